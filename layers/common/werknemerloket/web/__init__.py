@@ -1,0 +1,1 @@
+"""What the HTTP handlers share: error answers, caller identity, API schemas."""

@@ -1,0 +1,127 @@
+"""The one place where errors become HTTP answers in the API's error shape:
+`{"error": {"code": "UPPER_SNAKE", "message": "...", "details": [...]}}`."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+
+from werknemerloket.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    InvalidInputError,
+    MailNotSentError,
+    NotFoundError,
+    UnauthenticatedError,
+)
+from werknemerloket.observability import logger
+
+_STATUS: list[tuple[type[DomainError], HTTPStatus]] = [
+    (NotFoundError, HTTPStatus.NOT_FOUND),
+    (ConflictError, HTTPStatus.CONFLICT),
+    (InvalidInputError, HTTPStatus.UNPROCESSABLE_ENTITY),
+    (UnauthenticatedError, HTTPStatus.UNAUTHORIZED),
+    (ForbiddenError, HTTPStatus.FORBIDDEN),
+    (MailNotSentError, HTTPStatus.BAD_GATEWAY),
+]
+
+
+class ErrorDetail(BaseModel):
+    field: str | None = Field(default=None, description="Where the problem is, e.g. `body.dateOfBirth`.")
+    issue: str = Field(description="What is wrong there.")
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(examples=["VALIDATION_ERROR"])
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorInfo
+
+
+_DESCRIPTIONS = {
+    400: "Malformed JSON or a body that is not UTF-8 (`BAD_REQUEST`).",
+    401: "No valid token (`UNAUTHENTICATED`).",
+    403: "The token does not give access to this employer (`FORBIDDEN`).",
+    404: "Not found.",
+    409: "Conflicts with the current state.",
+    413: "Body too large (`PAYLOAD_TOO_LARGE`).",
+    422: "Request validation failed (`VALIDATION_ERROR`).",
+    502: "The mail service did not take the mail (`MAIL_NOT_SENT`); nothing was changed.",
+}
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict[int, Any]:
+    """OpenAPI `responses` for a route's error answers; `descriptions` overrides by `s404=...`."""
+    return {
+        status: {
+            "description": descriptions.get(f"s{status}", _DESCRIPTIONS[status]),
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
+        }
+        for status in statuses
+    }
+
+
+def error_response(
+    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> Response[str]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"error": error}, ensure_ascii=False),
+    )
+
+
+def status_of(error: DomainError) -> HTTPStatus:
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return status
+    return HTTPStatus.BAD_REQUEST
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
+    return [{"field": _field(item.get("loc", ())), "issue": str(item.get("msg", item.get("type"))).removeprefix("Value error, ")} for item in error.errors()]
+
+
+def install_error_handlers(app: APIGatewayRestResolver) -> None:
+    """Every error a client can cause becomes a 4xx in the API's shape; only our own faults are 5xx."""
+
+    @app.exception_handler(DomainError)
+    def _domain(error: DomainError) -> Response[str]:
+        return error_response(status_of(error), error.code, error.message, error.details)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(error: RequestValidationError) -> Response[str]:
+        if any(item.get("type") == "json_invalid" for item in error.errors()):
+            return error_response(400, "BAD_REQUEST", "The body is not valid JSON.")
+        return error_response(
+            422, "VALIDATION_ERROR", "The request is not valid.", validation_details(error)
+        )
+
+    @app.exception_handler([UnicodeDecodeError, json.JSONDecodeError])
+    def _undecodable(_: Exception) -> Response[str]:
+        return error_response(400, "BAD_REQUEST", "The body is not valid UTF-8 JSON.")
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response[str]:
+        return error_response(404, "NOT_FOUND", "No such resource.")
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        return error_response(500, "INTERNAL_ERROR", "Something went wrong on our side; please try again.")
