@@ -7,16 +7,24 @@ import binascii
 import re
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from collections.abc import Callable
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from werknemerloket import services
-from werknemerloket.domain.entities import AccessStatus, Employer
+from werknemerloket.domain.entities import AccessStatus, Employee, Employer
 from werknemerloket.errors import InvalidInputError
 from werknemerloket.observability import logger, metrics, tracer
+from werknemerloket.settings import get_settings
 from werknemerloket.web.auth import authorize_employer
 from werknemerloket.web.errors import error_response, error_responses, install_error_handlers
 from werknemerloket.web.schemas import (
@@ -29,6 +37,14 @@ from werknemerloket.web.schemas import (
 )
 
 MAX_BODY_BYTES = 64 * 1024
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
+IDEMPOTENCY_HEADER = Header(
+    alias="Idempotency-Key",
+    description="Optional. A retry with the same key within 24 hours answers the first result again and mails nothing.",
+)
+
+idempotency_store = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table)
+idempotency_config = IdempotencyConfig(expires_after_seconds=24 * 3600)
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_handlers(app)
@@ -138,8 +154,88 @@ def list_employees(
     return EmployeeList(items=[EmployeeOut.of(e) for e in page.items], next_token=_encode_token(page.after))
 
 
+def _idempotency_key() -> str | None:
+    """The `Idempotency-Key` header, whatever the case of its name."""
+    for name, value in (app.current_event.headers or {}).items():
+        if name.lower() == "idempotency-key":
+            if not IDEMPOTENCY_KEY.fullmatch(value):
+                raise InvalidInputError(
+                    "The request is not valid.",
+                    details=[{"field": "header.Idempotency-Key", "issue": "must be 1 to 128 printable ASCII characters"}],
+                )
+            return value
+    return None
+
+
+@idempotent_function(
+    data_keyword_argument="request",
+    persistence_store=idempotency_store,
+    config=idempotency_config,
+)
+def _change_once(request: dict[str, str], change: Callable[[], Employee]) -> dict[str, Any]:
+    return EmployeeOut.of(change()).model_dump(mode="json", by_alias=True)
+
+
+def _change(operation: str, employer_id: str, employee_id: str, change: Callable[[], Employee]) -> dict[str, Any]:
+    """Run an access change; with an Idempotency-Key a retry answers the first result and mails nothing."""
+    key = _idempotency_key()
+    if key is None:
+        return EmployeeOut.of(change()).model_dump(mode="json", by_alias=True)
+    request = {"key": key, "operation": operation, "employerId": employer_id, "employeeId": employee_id}
+    return _change_once(request=request, change=change)
+
+
+_INVITATION_ERRORS = error_responses(
+    *_AUTH_ERRORS,
+    404,
+    409,
+    502,
+    s404="`EMPLOYEE_NOT_FOUND`.",
+    s409="`EMAIL_MISSING`, `ALREADY_INVITED`, `ALREADY_ACTIVE`, `NO_OPEN_INVITATION`, or `REQUEST_IN_PROGRESS` "
+    "(the same Idempotency-Key is still being handled).",
+)
+@app.post(
+    "/employers/<employerId>/employees/<employeeId>/access",
+    status_code=201,
+    summary="Grant access individually: create an invitation and mail it",
+    description="The invitation is valid for exactly 96 hours. Send an `Idempotency-Key` header to retry safely.",
+    responses=_INVITATION_ERRORS,
+)
+def grant_access(
+    employerId: EmployerId,  # noqa: N803
+    employeeId: EmployeeId,  # noqa: N803
+    idempotency_key: Annotated[str | None, IDEMPOTENCY_HEADER] = None,
+) -> Response[EmployeeOut]:
+    body = _change("grant", employerId, employeeId, lambda: services.invitations().grant(employerId, employeeId))
+    return Response(201, content_types.APPLICATION_JSON, body=body)
+
+
+@app.post(
+    "/employers/<employerId>/employees/<employeeId>/invitation/resend",
+    summary="Resend an unused invitation: a new link, the old one dies, validity starts again",
+    responses=_INVITATION_ERRORS,
+)
+def resend_invitation(
+    employerId: EmployerId,  # noqa: N803
+    employeeId: EmployeeId,  # noqa: N803
+    idempotency_key: Annotated[str | None, IDEMPOTENCY_HEADER] = None,
+) -> EmployeeOut:
+    body = _change("resend", employerId, employeeId, lambda: services.invitations().resend(employerId, employeeId))
+    return EmployeeOut.model_validate(body)
+
+
+@app.delete(
+    "/employers/<employerId>/employees/<employeeId>/invitation",
+    summary="Revoke an unused invitation; its link then shows a notice",
+    responses=_INVITATION_ERRORS,
+)
+def revoke_invitation(employerId: EmployerId, employeeId: EmployeeId) -> EmployeeOut:  # noqa: N803
+    return EmployeeOut.of(services.invitations().revoke(employerId, employeeId))
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency_config.register_lambda_context(context)
     return app.resolve(event, context)

@@ -6,10 +6,47 @@ is always the one in use.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from werknemerloket.clock import get_clock
+from werknemerloket.data.invitations import DynamoInvitationRepository
 from werknemerloket.data.registry import DynamoEmployeeRepository, DynamoEmployerRepository
+from werknemerloket.data.sweep import DynamoSweepStore
+from werknemerloket.data.templates import DynamoTemplateStore
+from werknemerloket.domain.invitations import InvitationService
 from werknemerloket.domain.registry import Registry
+from werknemerloket.domain.sweep import SweepService
+from werknemerloket.mail.gateway import SesMailer
+from werknemerloket.mail.texts import MailTexts
+from werknemerloket.settings import get_settings
 
 
 def registry() -> Registry:
     return Registry(DynamoEmployerRepository(), DynamoEmployeeRepository(), get_clock())
+
+
+def mail_texts() -> MailTexts:
+    return MailTexts(DynamoTemplateStore(), clock=get_clock())
+
+
+def mailer() -> SesMailer:
+    return SesMailer(get_settings().mail_sender)
+
+
+def invitations() -> InvitationService:
+    settings = get_settings()
+    return InvitationService(
+        DynamoInvitationRepository(settings), mail_texts(), mailer(), get_clock(), settings.public_base_url
+    )
+
+
+def sweep() -> SweepService:
+    settings = get_settings()
+    return SweepService(
+        DynamoSweepStore(settings),
+        mail_texts(),
+        mailer(),
+        get_clock(),
+        settings.public_base_url,
+        reminder_lead=timedelta(hours=settings.reminder_hours_before_expiry),
+    )

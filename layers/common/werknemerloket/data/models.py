@@ -8,7 +8,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from werknemerloket.settings import get_settings
@@ -60,11 +60,12 @@ class EmployeeModel(Model):
 
 class DueIndex(GlobalSecondaryIndex["InvitationModel"]):
     """Sparse: only open invitations carry dueShard/dueAt. dueAt is when the sweep must look next
-    (the reminder moment, then the expiry moment), as epoch seconds."""
+    (the reminder moment, then the expiry moment), as epoch seconds. It projects what the sweep
+    needs to decide, so deciding costs no read of the base table."""
 
     class Meta:
         index_name = "DueIndex"
-        projection = KeysOnlyProjection()
+        projection = IncludeProjection(["employerId", "employeeId", "expiresAt", "status", "remindedAt"])
 
     due_shard = UnicodeAttribute(hash_key=True, attr_name="dueShard")
     due_at = NumberAttribute(range_key=True, attr_name="dueAt")

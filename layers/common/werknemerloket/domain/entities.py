@@ -81,3 +81,25 @@ class Employee:
         ):
             return AccessStatus.NOT_ACTIVATED
         return self.state
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """One invitation: one e-mailed offer to activate, valid for 96 hours from its sending."""
+
+    invitation_id: str
+    employer_id: str
+    employee_id: str
+    status: InvitationStatus
+    sent_at: datetime
+    expires_at: datetime
+    send_count: int
+    attempts: int = 0
+    verified_at: datetime | None = None
+    reminded_at: datetime | None = None
+
+    def status_at(self, now: datetime) -> InvitationStatus:
+        return effective_invitation_status(self.status, self.expires_at, now)
+
+    def summary(self) -> InvitationSummary:
+        return InvitationSummary(self.invitation_id, self.status, self.sent_at, self.expires_at, self.send_count)

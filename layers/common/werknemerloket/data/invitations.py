@@ -1,0 +1,239 @@
+"""Invitation transactions on DynamoDB: the employee item, the invitation item and its link item
+change together or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from werknemerloket.clock import to_iso
+from werknemerloket.data.models import EmployeeModel, EmployerModel, InvitationModel, LinkModel
+from werknemerloket.data.registry import employee_from_item
+from werknemerloket.domain.entities import (
+    OPEN_STATUSES,
+    AccessStatus,
+    Employee,
+    Employer,
+    Invitation,
+    InvitationStatus,
+    InvitationSummary,
+)
+from werknemerloket.domain.ports import StaleStateError
+from werknemerloket.settings import Settings
+
+_OPEN = [status.value for status in OPEN_STATUSES]
+
+
+def summary_value(summary: InvitationSummary | Invitation) -> dict[str, Any]:
+    return {
+        "invitationId": summary.invitation_id,
+        "status": summary.status.value,
+        "sentAt": to_iso(summary.sent_at),
+        "expiresAt": to_iso(summary.expires_at),
+        "sendCount": summary.send_count,
+    }
+
+
+def due_shard(invitation_id: str, shards: int) -> str:
+    """Spreads the sweep index over `shards` partitions (see README, capacity of the sweep index)."""
+    return str(int(hashlib.sha256(invitation_id.encode()).hexdigest()[:8], 16) % shards)
+
+
+class DynamoInvitationRepository:
+    def __init__(self, settings: Settings):
+        self._region = settings.region
+        self._retention = timedelta(days=settings.invitation_retention_days)
+        self._reminder_lead = timedelta(hours=settings.reminder_hours_before_expiry)
+        self._shards = settings.due_shards
+
+    def _connection(self) -> Connection:
+        return Connection(region=self._region)
+
+    # ------------------------------------------------------------------ reading
+
+    def employee_with_employer(self, employer_id: str, employee_id: str) -> tuple[Employee | None, Employer | None]:
+        with TransactGet(connection=self._connection()) as get:
+            employee_future = get.get(EmployeeModel, employer_id, employee_id)
+            employer_future = get.get(EmployerModel, employer_id)
+        employee = employee_future.get() if employee_future.get() is not None else None
+        employer = employer_future.get() if employer_future.get() is not None else None
+        return (
+            employee_from_item(employee) if employee else None,
+            Employer(employer.employer_id, employer.name) if employer else None,
+        )
+
+    # ------------------------------------------------------------------ items and conditions
+
+    def _first_due_at(self, invitation: Invitation) -> datetime:
+        """The sweep looks at an open invitation first at its reminder moment, then at its expiry."""
+        if self._reminder_lead and invitation.expires_at - self._reminder_lead > invitation.sent_at:
+            return invitation.expires_at - self._reminder_lead
+        return invitation.expires_at
+
+    def invitation_item(self, invitation: Invitation) -> InvitationModel:
+        return InvitationModel(
+            invitation.invitation_id,
+            employer_id=invitation.employer_id,
+            employee_id=invitation.employee_id,
+            status=invitation.status.value,
+            sent_at=to_iso(invitation.sent_at),
+            expires_at=to_iso(invitation.expires_at),
+            send_count=invitation.send_count,
+            attempts=invitation.attempts,
+            due_shard=due_shard(invitation.invitation_id, self._shards),
+            due_at=int(self._first_due_at(invitation).timestamp()),
+            ttl=invitation.expires_at + self._retention,
+        )
+
+    def link_item(self, token_hash: str, invitation: Invitation) -> LinkModel:
+        return LinkModel(token_hash, invitation_id=invitation.invitation_id, ttl=invitation.expires_at + self._retention)
+
+    def end_actions(self, status: InvitationStatus, now: datetime) -> list[Action]:
+        """An ended invitation leaves the sweep index and is purged a retention period later."""
+        return [
+            InvitationModel.status.set(status.value),
+            InvitationModel.ended_at.set(to_iso(now)),
+            InvitationModel.ttl.set(now + self._retention),
+            InvitationModel.due_shard.remove(),
+            InvitationModel.due_at.remove(),
+        ]
+
+    @staticmethod
+    def employee_unchanged(employee: Employee) -> Condition:
+        """The employee still has the access state and latest invitation it was read with."""
+        condition = EmployeeModel.state == employee.state.value
+        if employee.invitation is None:
+            return condition & EmployeeModel.invitation.does_not_exist()
+        return condition & (
+            EmployeeModel.invitation.invitation_id == employee.invitation.invitation_id  # type: ignore[attr-defined]
+        )
+
+    @staticmethod
+    def still_open(now: datetime) -> Condition:
+        return InvitationModel.status.is_in(*_OPEN) & (InvitationModel.expires_at > to_iso(now))
+
+    def _write(self) -> TransactWrite:
+        return TransactWrite(connection=self._connection())
+
+    def _run(self, write: TransactWrite) -> None:
+        try:
+            write.commit()
+        except TransactWriteError as error:
+            if error.cause_response_code == "TransactionCanceledException":
+                raise StaleStateError(str(error)) from error
+            raise
+
+    # ------------------------------------------------------------------ transitions
+
+    def open(self, employee: Employee, invitation: Invitation, token_hash: str, now: datetime) -> None:
+        write = self._write()
+        write.save(self.link_item(token_hash, invitation), condition=LinkModel.token_hash.does_not_exist())
+        write.save(self.invitation_item(invitation), condition=InvitationModel.invitation_id.does_not_exist())
+        write.update(
+            EmployeeModel(employee.employer_id, employee.employee_id),
+            actions=[
+                EmployeeModel.state.set(AccessStatus.INVITED.value),
+                EmployeeModel.invitation.set(summary_value(invitation)),
+                EmployeeModel.updated_at.set(to_iso(now)),
+            ],
+            condition=self.employee_unchanged(employee),
+        )
+        previous = employee.invitation
+        if previous is not None and previous.status in OPEN_STATUSES:
+            # Open in the store but past its expiry (the sweep has not got to it yet): end it now.
+            write.update(
+                InvitationModel(previous.invitation_id),
+                actions=self.end_actions(InvitationStatus.EXPIRED, now),
+                condition=InvitationModel.status.is_in(*_OPEN) & (InvitationModel.expires_at <= to_iso(now)),
+            )
+        self._run(write)
+
+    def replace(self, employee: Employee, new: Invitation, token_hash: str, now: datetime) -> None:
+        old = employee.invitation
+        assert old is not None
+        write = self._write()
+        write.update(
+            InvitationModel(old.invitation_id),
+            actions=self.end_actions(InvitationStatus.REPLACED, now),
+            condition=self.still_open(now),
+        )
+        write.save(self.link_item(token_hash, new), condition=LinkModel.token_hash.does_not_exist())
+        write.save(self.invitation_item(new), condition=InvitationModel.invitation_id.does_not_exist())
+        write.update(
+            EmployeeModel(employee.employer_id, employee.employee_id),
+            actions=[EmployeeModel.invitation.set(summary_value(new)), EmployeeModel.updated_at.set(to_iso(now))],
+            condition=self.employee_unchanged(employee),
+        )
+        self._run(write)
+
+    def revoke(self, employee: Employee, now: datetime) -> None:
+        invitation = employee.invitation
+        assert invitation is not None
+        revoked = summary_value(invitation) | {"status": InvitationStatus.REVOKED.value}
+        write = self._write()
+        write.update(
+            InvitationModel(invitation.invitation_id),
+            actions=self.end_actions(InvitationStatus.REVOKED, now),
+            condition=self.still_open(now),
+        )
+        write.update(
+            EmployeeModel(employee.employer_id, employee.employee_id),
+            actions=[
+                EmployeeModel.state.set(AccessStatus.NOT_ACTIVATED.value),
+                EmployeeModel.invitation.set(revoked),
+                EmployeeModel.updated_at.set(to_iso(now)),
+            ],
+            condition=self.employee_unchanged(employee),
+        )
+        self._run(write)
+
+    def _restore_employee(self, write: TransactWrite, before: Employee, new: Invitation) -> None:
+        actions: list[Action] = [EmployeeModel.state.set(before.state.value)]
+        if before.invitation is None:
+            actions.append(EmployeeModel.invitation.remove())
+        else:
+            actions.append(EmployeeModel.invitation.set(summary_value(before.invitation)))
+        write.update(
+            EmployeeModel(before.employer_id, before.employee_id),
+            actions=actions,
+            condition=EmployeeModel.invitation.invitation_id == new.invitation_id,  # type: ignore[attr-defined]
+        )
+
+    def undo_open(self, before: Employee, invitation: Invitation, token_hash: str) -> None:
+        write = self._write()
+        write.delete(LinkModel(token_hash))
+        write.delete(InvitationModel(invitation.invitation_id))
+        self._restore_employee(write, before, invitation)
+        self._run(write)
+
+    def undo_replace(self, before: Employee, new: Invitation, token_hash: str) -> None:
+        old = before.invitation
+        assert old is not None
+        write = self._write()
+        write.delete(LinkModel(token_hash))
+        write.delete(InvitationModel(new.invitation_id))
+        reopened = Invitation(
+            old.invitation_id, before.employer_id, before.employee_id, old.status, old.sent_at, old.expires_at,
+            old.send_count,
+        )
+        item = self.invitation_item(reopened)
+        write.update(
+            InvitationModel(old.invitation_id),
+            actions=[
+                InvitationModel.status.set(old.status.value),
+                InvitationModel.ended_at.remove(),
+                InvitationModel.ttl.set(item.ttl),
+                InvitationModel.due_shard.set(item.due_shard),
+                InvitationModel.due_at.set(item.due_at),
+            ],
+            condition=InvitationModel.status == InvitationStatus.REPLACED.value,
+        )
+        self._restore_employee(write, before, new)
+        self._run(write)
