@@ -20,13 +20,14 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from templates_api import router as email_templates
 from werknemerloket import services
 from werknemerloket.domain.entities import AccessStatus, Employee, Employer
 from werknemerloket.errors import InvalidInputError
 from werknemerloket.observability import logger, metrics, tracer
 from werknemerloket.settings import get_settings
 from werknemerloket.web.auth import authorize_employer
-from werknemerloket.web.errors import error_response, error_responses, install_error_handlers
+from werknemerloket.web.errors import error_responses, install_error_handlers, too_large
 from werknemerloket.web.schemas import (
     ID_PATTERN,
     EmployeeIn,
@@ -70,13 +71,11 @@ def tenant_guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
     if employer_id is None:  # the OpenAPI document
         return next_middleware(app)
     authorize_employer(event.request_context.authorizer.claims, employer_id)
-    body = event.body or ""
-    if len(body) > MAX_BODY_BYTES:
-        return error_response(413, "PAYLOAD_TOO_LARGE", f"The body may hold at most {MAX_BODY_BYTES} bytes.")
     return next_middleware(app)
 
 
 app.use([tenant_guard])
+app.include_router(email_templates)
 _AUTH_ERRORS = (401, 403, 413, 422)
 
 
@@ -190,6 +189,7 @@ _INVITATION_ERRORS = error_responses(
     404,
     409,
     502,
+    success=(200, "The employee with its new access state."),
     s404="`EMPLOYEE_NOT_FOUND`.",
     s409="`EMAIL_MISSING`, `ALREADY_INVITED`, `ALREADY_ACTIVE`, `NO_OPEN_INVITATION`, or `REQUEST_IN_PROGRESS` "
     "(the same Idempotency-Key is still being handled).",
@@ -199,7 +199,7 @@ _INVITATION_ERRORS = error_responses(
     status_code=201,
     summary="Grant access individually: create an invitation and mail it",
     description="The invitation is valid for exactly 96 hours. Send an `Idempotency-Key` header to retry safely.",
-    responses=_INVITATION_ERRORS,
+    responses=_INVITATION_ERRORS | error_responses(success=(201, "The employee, now invited.")),
 )
 def grant_access(
     employerId: EmployerId,  # noqa: N803
@@ -238,4 +238,4 @@ def revoke_invitation(employerId: EmployerId, employeeId: EmployeeId) -> Employe
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency_config.register_lambda_context(context)
-    return app.resolve(event, context)
+    return too_large(event, MAX_BODY_BYTES) or app.resolve(event, context)

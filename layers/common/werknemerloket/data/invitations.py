@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -14,7 +16,13 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from werknemerloket.clock import to_iso
-from werknemerloket.data.models import EmployeeModel, EmployerModel, InvitationModel, LinkModel
+from werknemerloket.data.models import (
+    EmployeeModel,
+    EmployerModel,
+    InvitationModel,
+    InvitationSummaryAttribute,
+    LinkModel,
+)
 from werknemerloket.data.registry import employee_from_item
 from werknemerloket.domain.entities import (
     OPEN_STATUSES,
@@ -31,14 +39,14 @@ from werknemerloket.settings import Settings
 _OPEN = [status.value for status in OPEN_STATUSES]
 
 
-def summary_value(summary: InvitationSummary | Invitation) -> dict[str, Any]:
-    return {
-        "invitationId": summary.invitation_id,
-        "status": summary.status.value,
-        "sentAt": to_iso(summary.sent_at),
-        "expiresAt": to_iso(summary.expires_at),
-        "sendCount": summary.send_count,
-    }
+def summary_value(summary: InvitationSummary | Invitation) -> InvitationSummaryAttribute:
+    return InvitationSummaryAttribute(
+        invitation_id=summary.invitation_id,
+        status=summary.status.value,
+        sent_at=to_iso(summary.sent_at),
+        expires_at=to_iso(summary.expires_at),
+        send_count=summary.send_count,
+    )
 
 
 def due_shard(invitation_id: str, shards: int) -> str:
@@ -62,12 +70,15 @@ class DynamoInvitationRepository:
         with TransactGet(connection=self._connection()) as get:
             employee_future = get.get(EmployeeModel, employer_id, employee_id)
             employer_future = get.get(EmployerModel, employer_id)
-        employee = employee_future.get() if employee_future.get() is not None else None
-        employer = employer_future.get() if employer_future.get() is not None else None
-        return (
-            employee_from_item(employee) if employee else None,
-            Employer(employer.employer_id, employer.name) if employer else None,
-        )
+        try:
+            employee = employee_from_item(employee_future.get())
+        except EmployeeModel.DoesNotExist:
+            return None, None
+        try:
+            employer_item = employer_future.get()
+        except EmployerModel.DoesNotExist:
+            return employee, None
+        return employee, Employer(employer_item.employer_id, employer_item.name)
 
     # ------------------------------------------------------------------ items and conditions
 
@@ -93,7 +104,9 @@ class DynamoInvitationRepository:
         )
 
     def link_item(self, token_hash: str, invitation: Invitation) -> LinkModel:
-        return LinkModel(token_hash, invitation_id=invitation.invitation_id, ttl=invitation.expires_at + self._retention)
+        return LinkModel(
+            token_hash, invitation_id=invitation.invitation_id, ttl=invitation.expires_at + self._retention
+        )
 
     def end_actions(self, status: InvitationStatus, now: datetime) -> list[Action]:
         """An ended invitation leaves the sweep index and is purged a retention period later."""
@@ -119,12 +132,12 @@ class DynamoInvitationRepository:
     def still_open(now: datetime) -> Condition:
         return InvitationModel.status.is_in(*_OPEN) & (InvitationModel.expires_at > to_iso(now))
 
-    def _write(self) -> TransactWrite:
-        return TransactWrite(connection=self._connection())
-
-    def _run(self, write: TransactWrite) -> None:
+    @contextmanager
+    def transaction(self) -> Iterator[TransactWrite]:
+        """One TransactWriteItems call; a failed condition becomes StaleStateError."""
         try:
-            write.commit()
+            with TransactWrite(connection=self._connection()) as write:
+                yield write
         except TransactWriteError as error:
             if error.cause_response_code == "TransactionCanceledException":
                 raise StaleStateError(str(error)) from error
@@ -133,66 +146,63 @@ class DynamoInvitationRepository:
     # ------------------------------------------------------------------ transitions
 
     def open(self, employee: Employee, invitation: Invitation, token_hash: str, now: datetime) -> None:
-        write = self._write()
-        write.save(self.link_item(token_hash, invitation), condition=LinkModel.token_hash.does_not_exist())
-        write.save(self.invitation_item(invitation), condition=InvitationModel.invitation_id.does_not_exist())
-        write.update(
-            EmployeeModel(employee.employer_id, employee.employee_id),
-            actions=[
-                EmployeeModel.state.set(AccessStatus.INVITED.value),
-                EmployeeModel.invitation.set(summary_value(invitation)),
-                EmployeeModel.updated_at.set(to_iso(now)),
-            ],
-            condition=self.employee_unchanged(employee),
-        )
-        previous = employee.invitation
-        if previous is not None and previous.status in OPEN_STATUSES:
-            # Open in the store but past its expiry (the sweep has not got to it yet): end it now.
+        with self.transaction() as write:
+            write.save(self.link_item(token_hash, invitation), condition=LinkModel.token_hash.does_not_exist())
+            write.save(self.invitation_item(invitation), condition=InvitationModel.invitation_id.does_not_exist())
             write.update(
-                InvitationModel(previous.invitation_id),
-                actions=self.end_actions(InvitationStatus.EXPIRED, now),
-                condition=InvitationModel.status.is_in(*_OPEN) & (InvitationModel.expires_at <= to_iso(now)),
+                EmployeeModel(employee.employer_id, employee.employee_id),
+                actions=[
+                    EmployeeModel.state.set(AccessStatus.INVITED.value),
+                    EmployeeModel.invitation.set(summary_value(invitation)),
+                    EmployeeModel.updated_at.set(to_iso(now)),
+                ],
+                condition=self.employee_unchanged(employee),
             )
-        self._run(write)
+            previous = employee.invitation
+            if previous is not None and previous.status in OPEN_STATUSES:
+                # Open in the store but past its expiry (the sweep has not got to it yet): end it now.
+                write.update(
+                    InvitationModel(previous.invitation_id),
+                    actions=self.end_actions(InvitationStatus.EXPIRED, now),
+                    condition=InvitationModel.status.is_in(*_OPEN) & (InvitationModel.expires_at <= to_iso(now)),
+                )
 
     def replace(self, employee: Employee, new: Invitation, token_hash: str, now: datetime) -> None:
         old = employee.invitation
         assert old is not None
-        write = self._write()
-        write.update(
-            InvitationModel(old.invitation_id),
-            actions=self.end_actions(InvitationStatus.REPLACED, now),
-            condition=self.still_open(now),
-        )
-        write.save(self.link_item(token_hash, new), condition=LinkModel.token_hash.does_not_exist())
-        write.save(self.invitation_item(new), condition=InvitationModel.invitation_id.does_not_exist())
-        write.update(
-            EmployeeModel(employee.employer_id, employee.employee_id),
-            actions=[EmployeeModel.invitation.set(summary_value(new)), EmployeeModel.updated_at.set(to_iso(now))],
-            condition=self.employee_unchanged(employee),
-        )
-        self._run(write)
+        with self.transaction() as write:
+            write.update(
+                InvitationModel(old.invitation_id),
+                actions=self.end_actions(InvitationStatus.REPLACED, now),
+                condition=self.still_open(now),
+            )
+            write.save(self.link_item(token_hash, new), condition=LinkModel.token_hash.does_not_exist())
+            write.save(self.invitation_item(new), condition=InvitationModel.invitation_id.does_not_exist())
+            write.update(
+                EmployeeModel(employee.employer_id, employee.employee_id),
+                actions=[EmployeeModel.invitation.set(summary_value(new)), EmployeeModel.updated_at.set(to_iso(now))],
+                condition=self.employee_unchanged(employee),
+            )
 
     def revoke(self, employee: Employee, now: datetime) -> None:
         invitation = employee.invitation
         assert invitation is not None
-        revoked = summary_value(invitation) | {"status": InvitationStatus.REVOKED.value}
-        write = self._write()
-        write.update(
-            InvitationModel(invitation.invitation_id),
-            actions=self.end_actions(InvitationStatus.REVOKED, now),
-            condition=self.still_open(now),
-        )
-        write.update(
-            EmployeeModel(employee.employer_id, employee.employee_id),
-            actions=[
-                EmployeeModel.state.set(AccessStatus.NOT_ACTIVATED.value),
-                EmployeeModel.invitation.set(revoked),
-                EmployeeModel.updated_at.set(to_iso(now)),
-            ],
-            condition=self.employee_unchanged(employee),
-        )
-        self._run(write)
+        revoked = summary_value(replace(invitation, status=InvitationStatus.REVOKED))
+        with self.transaction() as write:
+            write.update(
+                InvitationModel(invitation.invitation_id),
+                actions=self.end_actions(InvitationStatus.REVOKED, now),
+                condition=self.still_open(now),
+            )
+            write.update(
+                EmployeeModel(employee.employer_id, employee.employee_id),
+                actions=[
+                    EmployeeModel.state.set(AccessStatus.NOT_ACTIVATED.value),
+                    EmployeeModel.invitation.set(revoked),
+                    EmployeeModel.updated_at.set(to_iso(now)),
+                ],
+                condition=self.employee_unchanged(employee),
+            )
 
     def _restore_employee(self, write: TransactWrite, before: Employee, new: Invitation) -> None:
         actions: list[Action] = [EmployeeModel.state.set(before.state.value)]
@@ -207,33 +217,36 @@ class DynamoInvitationRepository:
         )
 
     def undo_open(self, before: Employee, invitation: Invitation, token_hash: str) -> None:
-        write = self._write()
-        write.delete(LinkModel(token_hash))
-        write.delete(InvitationModel(invitation.invitation_id))
-        self._restore_employee(write, before, invitation)
-        self._run(write)
+        with self.transaction() as write:
+            write.delete(LinkModel(token_hash))
+            write.delete(InvitationModel(invitation.invitation_id))
+            self._restore_employee(write, before, invitation)
 
     def undo_replace(self, before: Employee, new: Invitation, token_hash: str) -> None:
         old = before.invitation
         assert old is not None
-        write = self._write()
-        write.delete(LinkModel(token_hash))
-        write.delete(InvitationModel(new.invitation_id))
-        reopened = Invitation(
-            old.invitation_id, before.employer_id, before.employee_id, old.status, old.sent_at, old.expires_at,
-            old.send_count,
-        )
-        item = self.invitation_item(reopened)
-        write.update(
-            InvitationModel(old.invitation_id),
-            actions=[
-                InvitationModel.status.set(old.status.value),
-                InvitationModel.ended_at.remove(),
-                InvitationModel.ttl.set(item.ttl),
-                InvitationModel.due_shard.set(item.due_shard),
-                InvitationModel.due_at.set(item.due_at),
-            ],
-            condition=InvitationModel.status == InvitationStatus.REPLACED.value,
-        )
-        self._restore_employee(write, before, new)
-        self._run(write)
+        with self.transaction() as write:
+            write.delete(LinkModel(token_hash))
+            write.delete(InvitationModel(new.invitation_id))
+            reopened = Invitation(
+                old.invitation_id,
+                before.employer_id,
+                before.employee_id,
+                old.status,
+                old.sent_at,
+                old.expires_at,
+                old.send_count,
+            )
+            item = self.invitation_item(reopened)
+            write.update(
+                InvitationModel(old.invitation_id),
+                actions=[
+                    InvitationModel.status.set(old.status.value),
+                    InvitationModel.ended_at.remove(),
+                    InvitationModel.ttl.set(item.ttl),
+                    InvitationModel.due_shard.set(item.due_shard),
+                    InvitationModel.due_at.set(item.due_at),
+                ],
+                condition=InvitationModel.status == InvitationStatus.REPLACED.value,
+            )
+            self._restore_employee(write, before, new)

@@ -35,6 +35,8 @@ _STATUS: list[tuple[type[DomainError], HTTPStatus]] = [
 class ErrorDetail(BaseModel):
     field: str | None = Field(default=None, description="Where the problem is, e.g. `body.dateOfBirth`.")
     issue: str = Field(description="What is wrong there.")
+    line: int | None = Field(default=None, description="For a mail text (`TEMPLATE_INVALID`): the line, from 1.")
+    variable: str | None = Field(default=None, description="For a mail text: the template variable concerned.")
 
 
 class ErrorInfo(BaseModel):
@@ -59,15 +61,17 @@ _DESCRIPTIONS = {
 }
 
 
-def error_responses(*statuses: int, **descriptions: str) -> dict[int, Any]:
-    """OpenAPI `responses` for a route's error answers; `descriptions` overrides by `s404=...`."""
-    return {
-        status: {
+def error_responses(*statuses: int, success: tuple[int, str] = (200, "OK"), **descriptions: str) -> dict[int, Any]:
+    """OpenAPI `responses` of a route: its success answer (Powertools documents only the statuses listed
+    once any are) and its error answers; `descriptions` overrides an error's text by `s404=...`."""
+    ok_status, ok_description = success
+    responses: dict[int, Any] = {ok_status: {"description": ok_description}}
+    for status in statuses:
+        responses[status] = {
             "description": descriptions.get(f"s{status}", _DESCRIPTIONS[status]),
             "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
         }
-        for status in statuses
-    }
+    return responses
 
 
 def error_response(
@@ -81,6 +85,20 @@ def error_response(
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps({"error": error}, ensure_ascii=False),
     )
+
+
+def too_large(event: dict[str, Any], limit: int) -> dict[str, Any] | None:
+    """413 before anything parses the body (the resolver validates before any middleware runs)."""
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if size <= limit:
+        return None
+    return {
+        "statusCode": 413,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps({"error": {"code": "PAYLOAD_TOO_LARGE", "message": f"The body may hold at most {limit} bytes."}}),
+        "isBase64Encoded": False,
+    }
 
 
 def status_of(error: DomainError) -> HTTPStatus:
