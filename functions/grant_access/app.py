@@ -5,9 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Annotated, Any
-
 from collections.abc import Callable
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
@@ -19,8 +18,8 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from templates_api import router as email_templates
+
 from werknemerloket import services
 from werknemerloket.domain.entities import AccessStatus, Employee, Employer
 from werknemerloket.errors import InvalidInputError
@@ -76,11 +75,17 @@ def tenant_guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
 
 app.use([tenant_guard])
 app.include_router(email_templates)
-_AUTH_ERRORS = (401, 403, 413, 422)
+# Every route: no token, another employer's id, an invalid parameter. Routes with a body add 400 and 413.
+_AUTH_ERRORS = (401, 403, 422)
+_BODY_ERRORS = (400, 413)
 
 
-@app.put("/employers/<employerId>", summary="Create or update an employer's profile", responses=error_responses(400, *_AUTH_ERRORS))
-def put_employer(employerId: EmployerId, body: EmployerIn) -> EmployerOut:  # noqa: N803
+@app.put(
+    "/employers/<employerId>",
+    summary="Create or update an employer's profile",
+    responses=error_responses(*_AUTH_ERRORS, *_BODY_ERRORS),
+)
+def put_employer(employerId: EmployerId, body: EmployerIn) -> EmployerOut:
     employer = services.registry().put_employer(Employer(employerId, body.name))
     return EmployerOut.of(employer)
 
@@ -90,7 +95,7 @@ def put_employer(employerId: EmployerId, body: EmployerIn) -> EmployerOut:  # no
     summary="An employer's profile",
     responses=error_responses(*_AUTH_ERRORS, 404, s404="`EMPLOYER_NOT_FOUND`."),
 )
-def get_employer(employerId: EmployerId) -> EmployerOut:  # noqa: N803
+def get_employer(employerId: EmployerId) -> EmployerOut:
     return EmployerOut.of(services.registry().get_employer(employerId))
 
 
@@ -98,9 +103,9 @@ def get_employer(employerId: EmployerId) -> EmployerOut:  # noqa: N803
     "/employers/<employerId>/employees/<employeeId>",
     summary="Create or update an employee",
     description="Changes the profile only; the access state is kept. `dateOfBirth` is never returned.",
-    responses=error_responses(400, *_AUTH_ERRORS),
+    responses=error_responses(*_AUTH_ERRORS, *_BODY_ERRORS),
 )
-def put_employee(employerId: EmployerId, employeeId: EmployeeId, body: EmployeeIn) -> EmployeeOut:  # noqa: N803
+def put_employee(employerId: EmployerId, employeeId: EmployeeId, body: EmployeeIn) -> EmployeeOut:
     employee = services.registry().put_employee(employerId, employeeId, body.profile())
     return EmployeeOut.of(employee)
 
@@ -110,7 +115,7 @@ def put_employee(employerId: EmployerId, employeeId: EmployeeId, body: EmployeeI
     summary="One employee with its access state",
     responses=error_responses(*_AUTH_ERRORS, 404, s404="`EMPLOYEE_NOT_FOUND`."),
 )
-def get_employee(employerId: EmployerId, employeeId: EmployeeId) -> EmployeeOut:  # noqa: N803
+def get_employee(employerId: EmployerId, employeeId: EmployeeId) -> EmployeeOut:
     return EmployeeOut.of(services.registry().get_employee(employerId, employeeId))
 
 
@@ -144,10 +149,10 @@ def _decode_token(token: str | None) -> str | None:
     responses=error_responses(*_AUTH_ERRORS),
 )
 def list_employees(
-    employerId: EmployerId,  # noqa: N803
-    accessStatus: Annotated[AccessStatus | None, Query(description="Only employees in this access status.")] = None,  # noqa: N803
+    employerId: EmployerId,
+    accessStatus: Annotated[AccessStatus | None, Query(description="Only employees in this access status.")] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 50,
-    nextToken: Annotated[str | None, Query(max_length=512, description="From the previous page.")] = None,  # noqa: N803
+    nextToken: Annotated[str | None, Query(max_length=512, description="From the previous page.")] = None,
 ) -> EmployeeList:
     page = services.registry().list_employees(employerId, accessStatus, limit, _decode_token(nextToken))
     return EmployeeList(items=[EmployeeOut.of(e) for e in page.items], next_token=_encode_token(page.after))
@@ -160,7 +165,9 @@ def _idempotency_key() -> str | None:
             if not IDEMPOTENCY_KEY.fullmatch(value):
                 raise InvalidInputError(
                     "The request is not valid.",
-                    details=[{"field": "header.Idempotency-Key", "issue": "must be 1 to 128 printable ASCII characters"}],
+                    details=[
+                        {"field": "header.Idempotency-Key", "issue": "must be 1 to 128 printable ASCII characters"}
+                    ],
                 )
             return value
     return None
@@ -184,26 +191,28 @@ def _change(operation: str, employer_id: str, employee_id: str, change: Callable
     return _change_once(request=request, change=change)
 
 
-_INVITATION_ERRORS = error_responses(
-    *_AUTH_ERRORS,
-    404,
-    409,
-    502,
-    success=(200, "The employee with its new access state."),
-    s404="`EMPLOYEE_NOT_FOUND`.",
-    s409="`EMAIL_MISSING`, `ALREADY_INVITED`, `ALREADY_ACTIVE`, `NO_OPEN_INVITATION`, or `REQUEST_IN_PROGRESS` "
-    "(the same Idempotency-Key is still being handled).",
+_CONFLICTS = (
+    "`EMAIL_MISSING`, `ALREADY_INVITED`, `ALREADY_ACTIVE` or `NO_OPEN_INVITATION`; `REQUEST_IN_PROGRESS` while the "
+    "first request with the same Idempotency-Key is still being handled."
 )
+
+
+def _invitation_responses(success: tuple[int, str], *errors: int) -> dict[int, Any]:
+    return error_responses(
+        *_AUTH_ERRORS, 404, 409, *errors, success=success, s404="`EMPLOYEE_NOT_FOUND`.", s409=_CONFLICTS
+    )
+
+
 @app.post(
     "/employers/<employerId>/employees/<employeeId>/access",
     status_code=201,
     summary="Grant access individually: create an invitation and mail it",
     description="The invitation is valid for exactly 96 hours. Send an `Idempotency-Key` header to retry safely.",
-    responses=_INVITATION_ERRORS | error_responses(success=(201, "The employee, now invited.")),
+    responses=_invitation_responses((201, "The employee, now invited."), 502),
 )
 def grant_access(
-    employerId: EmployerId,  # noqa: N803
-    employeeId: EmployeeId,  # noqa: N803
+    employerId: EmployerId,
+    employeeId: EmployeeId,
     idempotency_key: Annotated[str | None, IDEMPOTENCY_HEADER] = None,
 ) -> Response[EmployeeOut]:
     body = _change("grant", employerId, employeeId, lambda: services.invitations().grant(employerId, employeeId))
@@ -213,11 +222,11 @@ def grant_access(
 @app.post(
     "/employers/<employerId>/employees/<employeeId>/invitation/resend",
     summary="Resend an unused invitation: a new link, the old one dies, validity starts again",
-    responses=_INVITATION_ERRORS,
+    responses=_invitation_responses((200, "The employee with the new invitation."), 502),
 )
 def resend_invitation(
-    employerId: EmployerId,  # noqa: N803
-    employeeId: EmployeeId,  # noqa: N803
+    employerId: EmployerId,
+    employeeId: EmployeeId,
     idempotency_key: Annotated[str | None, IDEMPOTENCY_HEADER] = None,
 ) -> EmployeeOut:
     body = _change("resend", employerId, employeeId, lambda: services.invitations().resend(employerId, employeeId))
@@ -227,9 +236,9 @@ def resend_invitation(
 @app.delete(
     "/employers/<employerId>/employees/<employeeId>/invitation",
     summary="Revoke an unused invitation; its link then shows a notice",
-    responses=_INVITATION_ERRORS,
+    responses=_invitation_responses((200, "The employee, no longer invited.")),
 )
-def revoke_invitation(employerId: EmployerId, employeeId: EmployeeId) -> EmployeeOut:  # noqa: N803
+def revoke_invitation(employerId: EmployerId, employeeId: EmployeeId) -> EmployeeOut:
     return EmployeeOut.of(services.invitations().revoke(employerId, employeeId))
 
 

@@ -4,10 +4,10 @@ change together or not at all."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError

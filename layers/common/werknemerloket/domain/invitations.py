@@ -55,7 +55,11 @@ def _no_open_invitation() -> ConflictError:
 
 def _open_invitation(employee: Employee, now: datetime) -> InvitationSummary:
     invitation = employee.invitation
-    if employee.state is not AccessStatus.INVITED or invitation is None or invitation.status_at(now) not in OPEN_STATUSES:
+    if (
+        employee.state is not AccessStatus.INVITED
+        or invitation is None
+        or invitation.status_at(now) not in OPEN_STATUSES
+    ):
         raise _no_open_invitation()
     return invitation
 

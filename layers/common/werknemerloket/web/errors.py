@@ -74,9 +74,7 @@ def error_responses(*statuses: int, success: tuple[int, str] = (200, "OK"), **de
     return responses
 
 
-def error_response(
-    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
-) -> Response[str]:
+def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> Response[str]:
     error: dict[str, Any] = {"code": code, "message": message}
     if details:
         error["details"] = details
@@ -96,7 +94,9 @@ def too_large(event: dict[str, Any], limit: int) -> dict[str, Any] | None:
     return {
         "statusCode": 413,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps({"error": {"code": "PAYLOAD_TOO_LARGE", "message": f"The body may hold at most {limit} bytes."}}),
+        "body": json.dumps(
+            {"error": {"code": "PAYLOAD_TOO_LARGE", "message": f"The body may hold at most {limit} bytes."}}
+        ),
         "isBase64Encoded": False,
     }
 
@@ -113,7 +113,11 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
-    return [{"field": _field(item.get("loc", ())), "issue": str(item.get("msg", item.get("type"))).removeprefix("Value error, ")} for item in error.errors()]
+    details = []
+    for item in error.errors():
+        issue = str(item.get("msg", item.get("type"))).removeprefix("Value error, ")
+        details.append({"field": _field(item.get("loc", ())), "issue": issue})
+    return details
 
 
 def install_error_handlers(app: APIGatewayRestResolver) -> None:
@@ -127,9 +131,7 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
     def _validation(error: RequestValidationError) -> Response[str]:
         if any(item.get("type") == "json_invalid" for item in error.errors()):
             return error_response(400, "BAD_REQUEST", "The body is not valid JSON.")
-        return error_response(
-            422, "VALIDATION_ERROR", "The request is not valid.", validation_details(error)
-        )
+        return error_response(422, "VALIDATION_ERROR", "The request is not valid.", validation_details(error))
 
     @app.exception_handler([UnicodeDecodeError, json.JSONDecodeError])
     def _undecodable(_: Exception) -> Response[str]:
