@@ -216,7 +216,7 @@ def grant_access(
     idempotency_key: Annotated[str | None, IDEMPOTENCY_HEADER] = None,
 ) -> Response[EmployeeOut]:
     body = _change("grant", employerId, employeeId, lambda: services.invitations().grant(employerId, employeeId))
-    return Response(201, content_types.APPLICATION_JSON, body=body)
+    return Response(201, content_types.APPLICATION_JSON, body=EmployeeOut.model_validate(body))
 
 
 @app.post(

@@ -17,6 +17,7 @@ from pynamodb.transactions import TransactGet, TransactWrite
 
 from werknemerloket.clock import to_iso
 from werknemerloket.data.models import (
+    SUMMARY_ID,
     EmployeeModel,
     EmployerModel,
     InvitationModel,
@@ -124,9 +125,7 @@ class DynamoInvitationRepository:
         condition = EmployeeModel.state == employee.state.value
         if employee.invitation is None:
             return condition & EmployeeModel.invitation.does_not_exist()
-        return condition & (
-            EmployeeModel.invitation.invitation_id == employee.invitation.invitation_id  # type: ignore[attr-defined]
-        )
+        return condition & (employee.invitation.invitation_id == SUMMARY_ID)
 
     @staticmethod
     def still_open(now: datetime) -> Condition:
@@ -213,7 +212,7 @@ class DynamoInvitationRepository:
         write.update(
             EmployeeModel(before.employer_id, before.employee_id),
             actions=actions,
-            condition=EmployeeModel.invitation.invitation_id == new.invitation_id,  # type: ignore[attr-defined]
+            condition=SUMMARY_ID == new.invitation_id,
         )
 
     def undo_open(self, before: Employee, invitation: Invitation, token_hash: str) -> None:

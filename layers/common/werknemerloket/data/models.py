@@ -8,6 +8,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
+from pynamodb.expressions.operand import Path
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
@@ -56,6 +57,13 @@ class EmployeeModel(Model):
     signed_out_at = UnicodeAttribute(null=True, attr_name="signedOutAt")
     created_at = UnicodeAttribute(attr_name="createdAt")
     updated_at = UnicodeAttribute(attr_name="updatedAt")
+
+
+# Paths into the employee's invitation summary for conditions and updates. (PynamoDB's type hints see
+# instance values when a map's attribute is reached through the class; a Path keeps the typing honest.)
+SUMMARY_ID = Path(EmployeeModel.invitation.invitation_id)
+SUMMARY_STATUS = Path(EmployeeModel.invitation.status)
+SUMMARY_EXPIRES_AT = Path(EmployeeModel.invitation.expires_at)
 
 
 class DueIndex(GlobalSecondaryIndex["InvitationModel"]):
@@ -110,6 +118,8 @@ class UsernameModel(Model):
     employee_id = UnicodeAttribute(attr_name="employeeId")
     invitation_id = UnicodeAttribute(attr_name="invitationId")
     created_at = UnicodeAttribute(attr_name="createdAt")
+    # Epoch seconds in Cognito's time: ID tokens issued before it predate a sign-out everywhere.
+    tokens_not_before = NumberAttribute(null=True, attr_name="tokensNotBefore")
 
 
 class SessionModel(Model):
@@ -122,6 +132,8 @@ class SessionModel(Model):
     csrf_token = UnicodeAttribute(attr_name="csrfToken")
     created_at = UnicodeAttribute(attr_name="createdAt")
     ttl = TTLAttribute()
+    username = UnicodeAttribute(null=True)
+    refresh_token = UnicodeAttribute(null=True, attr_name="refreshToken")
 
 
 class EmailTemplateModel(Model):

@@ -8,7 +8,7 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 
 from werknemerloket.clock import from_iso, to_iso
-from werknemerloket.data.models import EmployeeModel, EmployerModel, InvitationSummaryAttribute
+from werknemerloket.data.models import SUMMARY_EXPIRES_AT, EmployeeModel, EmployerModel, InvitationSummaryAttribute
 from werknemerloket.domain.entities import (
     AccessStatus,
     Employee,
@@ -72,7 +72,7 @@ def employee_from_item(item: EmployeeModel) -> Employee:
 
 def status_condition(status: AccessStatus, now: datetime) -> Condition:
     """The DynamoDB filter equivalent of `Employee.access_status_at(now) == status`."""
-    expired = EmployeeModel.invitation.expires_at <= to_iso(now)  # type: ignore[attr-defined]
+    expired = to_iso(now) >= SUMMARY_EXPIRES_AT
     if status is AccessStatus.ACTIVE:
         return EmployeeModel.state == AccessStatus.ACTIVE.value
     if status is AccessStatus.INVITED:

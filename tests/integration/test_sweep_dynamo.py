@@ -1,0 +1,363 @@
+"""The sweep's DynamoDB store and handler under moto: the items and conditions as they really are.
+
+Tables are created from template.yaml. Invitations are written with the invitation repository's own
+item builders (`invitation_item`, `link_item`), so the sweep reads exactly what a grant writes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from scripts.bench_sweep import create_tables, populate, run_sweep
+from tests.events import LambdaContext
+from werknemerloket.clock import FixedClock, get_clock, set_clock, to_iso
+from werknemerloket.data.invitations import DynamoInvitationRepository, due_shard
+from werknemerloket.data.models import EmployeeModel, EmployerModel, InvitationModel, LinkModel
+from werknemerloket.data.sweep import DynamoSweepStore
+from werknemerloket.data.templates import DynamoTemplateStore
+from werknemerloket.domain.entities import INVITATION_VALIDITY, AccessStatus, Invitation, InvitationStatus
+from werknemerloket.domain.ports import StaleStateError
+from werknemerloket.domain.sweep import DueInvitation, SweepService
+from werknemerloket.domain.tokens import new_token, token_hash
+from werknemerloket.mail import gateway
+from werknemerloket.mail.texts import MailTexts
+from werknemerloket.settings import get_settings
+
+from ..unit.fakes import FakeMailer
+
+SENT_AT = datetime(2026, 12, 4, 15, 20, 7, tzinfo=UTC)
+HOUR = 3600
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        create_tables(boto3.client("dynamodb", region_name="eu-west-1"))
+        yield
+
+
+@dataclass
+class World:
+    clock: FixedClock
+    mailer: FakeMailer
+    repository: DynamoInvitationRepository
+    store: DynamoSweepStore
+
+    def service(self, store: Any = None) -> SweepService:
+        settings = get_settings()
+        return SweepService(
+            store or self.store,
+            MailTexts(DynamoTemplateStore(), clock=self.clock),
+            self.mailer,
+            self.clock,
+            settings.public_base_url,
+            timedelta(hours=settings.reminder_hours_before_expiry),
+        )
+
+    def run(self) -> Any:
+        return self.service().run()
+
+    def invite(self, employee_id: str = "1001", language: str = "nl", status: str = "pending") -> str:
+        """What a grant writes: the employee (invited), the invitation (in the due index) and its link."""
+        EmployerModel("acme", name="Acme B.V.", created_at=to_iso(SENT_AT), updated_at=to_iso(SENT_AT)).save()
+        invitation = Invitation(
+            invitation_id=f"inv-{employee_id}",
+            employer_id="acme",
+            employee_id=employee_id,
+            status=InvitationStatus(status),
+            sent_at=SENT_AT,
+            expires_at=SENT_AT + INVITATION_VALIDITY,
+            send_count=1,
+            attempts=5 if status == "locked" else 0,
+        )
+        self.repository.invitation_item(invitation).save()
+        self.repository.link_item(token_hash(new_token()), invitation).save()
+        EmployeeModel(
+            "acme",
+            employee_id,
+            name="Jan de Vries",
+            email=f"{employee_id}@example.nl",
+            date_of_birth=date(1990, 5, 17).isoformat(),
+            language=language,
+            state=AccessStatus.INVITED.value,
+            invitation={  # type: ignore[arg-type]
+                "invitation_id": invitation.invitation_id,
+                "status": invitation.status.value,
+                "sent_at": to_iso(invitation.sent_at),
+                "expires_at": to_iso(invitation.expires_at),
+                "send_count": 1,
+            },
+            created_at=to_iso(SENT_AT),
+            updated_at=to_iso(SENT_AT),
+        ).save()
+        return invitation.invitation_id
+
+    def activate(self, invitation_id: str, employee_id: str = "1001") -> None:
+        """What a completed activation leaves: the invitation used (out of the index), the employee active."""
+        InvitationModel(invitation_id).update(
+            actions=self.repository.end_actions(InvitationStatus.USED, self.clock.now())
+        )
+        EmployeeModel("acme", employee_id).update(
+            actions=[EmployeeModel.state.set(AccessStatus.ACTIVE.value), EmployeeModel.invitation.status.set("used")]  # type: ignore[attr-defined]
+        )
+
+    def links_to(self, invitation_id: str) -> list[LinkModel]:
+        return [link for link in LinkModel.scan() if link.invitation_id == invitation_id]
+
+
+@pytest.fixture
+def world(aws: None) -> World:
+    settings = get_settings()
+    return World(FixedClock(SENT_AT), FakeMailer(), DynamoInvitationRepository(settings), DynamoSweepStore(settings))
+
+
+def token_in(text: str) -> str:
+    [url] = re.findall(r"https://\S+/activate\?token=\S+", text)
+    return parse_qs(urlsplit(url).query)["token"][0]
+
+
+def test_reminder_stores_a_second_link_to_the_same_invitation_and_is_sent_once(world):
+    invitation_id = world.invite(language="en")
+    world.clock.advance(72 * HOUR - 60)
+    assert (world.run().reminded, len(world.mailer.sent)) == (0, 0)
+
+    world.clock.advance(120)
+    result = world.run()
+
+    assert (result.reminded, result.items_read) == (1, 1)
+    [mail] = world.mailer.sent
+    assert mail.to == "1001@example.nl"
+    token = token_in(mail.content.text)
+    links = world.links_to(invitation_id)
+    assert len(links) == 2
+    fresh = LinkModel.get(token_hash(token))
+    assert fresh.invitation_id == invitation_id
+    assert fresh.ttl == SENT_AT + INVITATION_VALIDITY + timedelta(days=get_settings().invitation_retention_days)
+    invitation = InvitationModel.get(invitation_id)
+    assert (invitation.status, invitation.attempts, invitation.expires_at) == (
+        "pending",
+        0,
+        to_iso(SENT_AT + INVITATION_VALIDITY),
+    )
+    assert invitation.reminded_at == to_iso(world.clock.now())
+    assert invitation.due_at == int((SENT_AT + INVITATION_VALIDITY).timestamp())
+    for table in (InvitationModel, LinkModel, EmployeeModel):
+        assert all(token not in json.dumps(item.to_simple_dict()) for item in table.scan())
+
+    again = world.run()
+    assert (again.reminded, again.items_read) == (0, 0)
+    assert len(world.mailer.sent) == 1
+
+
+def test_expiry_ends_the_invitation_and_returns_the_employee_and_a_second_run_changes_nothing(world):
+    invitation_id = world.invite()
+    world.clock.advance(96 * HOUR)
+
+    result = world.run()
+
+    assert (result.expired, result.reminded, result.items_read) == (1, 0, 1)
+    invitation = InvitationModel.get(invitation_id)
+    assert invitation.status == "expired"
+    assert (invitation.due_shard, invitation.due_at) == (None, None)
+    assert invitation.ended_at == to_iso(world.clock.now())
+    employee = EmployeeModel.get("acme", "1001")
+    assert (employee.state, employee.invitation.status) == ("not_activated", "expired")
+    before = [i.to_simple_dict() for m in (InvitationModel, EmployeeModel, LinkModel) for i in m.scan()]
+
+    again = world.run()
+
+    assert (again.expired, again.items_read) == (0, 0)
+    assert [i.to_simple_dict() for m in (InvitationModel, EmployeeModel, LinkModel) for i in m.scan()] == before
+    assert world.mailer.sent == []
+
+
+def _entry(invitation_id: str, due_at: datetime, status: str = "pending") -> DueInvitation:
+    return DueInvitation(invitation_id, "acme", "1001", InvitationStatus(status), SENT_AT + INVITATION_VALIDITY, due_at)
+
+
+def test_an_activation_in_the_last_second_wins_over_a_stale_index_entry(world):
+    invitation_id = world.invite()
+    world.clock.advance(96 * HOUR - 1)
+    world.activate(invitation_id)
+    world.clock.advance(1)
+    stale = _entry(invitation_id, SENT_AT + INVITATION_VALIDITY)  # as the index showed it a moment ago
+
+    with pytest.raises(StaleStateError):
+        world.store.expire(stale, world.clock.now())
+
+    assert InvitationModel.get(invitation_id).status == "used"
+    assert EmployeeModel.get("acme", "1001").state == "active"
+    assert world.run().items_read == 0  # the used invitation left the index
+
+
+def test_the_sweep_cannot_expire_before_expiresAt(world):
+    invitation_id = world.invite()
+    world.clock.advance(96 * HOUR - 1)
+
+    with pytest.raises(StaleStateError):
+        world.store.expire(_entry(invitation_id, SENT_AT), world.clock.now())
+
+    assert InvitationModel.get(invitation_id).status == "pending"
+
+
+def test_an_invitation_its_employee_does_not_hold_expires_alone(world):
+    invitation_id = world.invite()
+    EmployeeModel("acme", "1001").update(actions=[EmployeeModel.invitation.invitation_id.set("inv-other")])  # type: ignore[attr-defined]
+    world.clock.advance(96 * HOUR)
+
+    assert world.run().expired == 1
+
+    assert InvitationModel.get(invitation_id).status == "expired"
+    employee = EmployeeModel.get("acme", "1001")
+    assert (employee.state, employee.invitation.invitation_id) == ("invited", "inv-other")
+    assert world.run().items_read == 0
+
+
+def test_two_runs_at_once_expire_and_remind_once(world):
+    world.invite("1001")
+    expiring = world.invite("1002")
+    InvitationModel(expiring).update(
+        actions=[
+            InvitationModel.expires_at.set(to_iso(SENT_AT + timedelta(hours=72))),
+            InvitationModel.due_at.set(int((SENT_AT + timedelta(hours=48)).timestamp())),
+        ]
+    )
+    world.clock.advance(72 * HOUR)
+    # Run A reads the index; run B does all the work; then A acts on what it read.
+    pages = list(world.store.due(world.clock.now()))
+    assert sum(len(p.entries) for p in pages) == 2
+
+    b = world.run()
+    a = world.service(_Replay(world.store, pages)).run()
+
+    assert (b.reminded, b.expired) == (1, 1)
+    assert (a.reminded, a.expired, a.skipped) == (0, 0, 2)
+    assert len(world.mailer.sent) == 1
+    assert len(world.links_to("inv-1001")) == 2
+
+
+class _Replay:
+    def __init__(self, store: DynamoSweepStore, pages: list[Any]) -> None:
+        self._store, self._pages = store, pages
+
+    def due(self, now: datetime) -> Iterator[Any]:
+        return iter(self._pages)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_a_mail_that_is_not_sent_takes_the_claim_back(world):
+    invitation_id = world.invite()
+    world.clock.advance(72 * HOUR)
+    world.mailer.refuse = True
+
+    result = world.run()
+
+    assert (result.reminded, result.failed) == (0, 1)
+    assert len(world.links_to(invitation_id)) == 1
+    invitation = InvitationModel.get(invitation_id)
+    assert invitation.reminded_at is None
+    assert invitation.due_at == int((SENT_AT + timedelta(hours=72)).timestamp())
+    world.mailer.refuse = False
+    assert world.run().reminded == 1
+
+
+def test_a_locked_invitation_is_not_reminded_and_not_read_again_before_its_expiry(world):
+    invitation_id = world.invite(status="locked")
+    world.clock.advance(72 * HOUR)
+
+    result = world.run()
+
+    assert (result.reminded, result.deferred) == (0, 1)
+    assert len(world.links_to(invitation_id)) == 1
+    assert world.run().items_read == 0
+    world.clock.advance(24 * HOUR)
+    assert world.run().expired == 1
+
+
+def test_index_keys_spread_over_the_configured_shards():
+    shards = {due_shard(f"inv-{n}", get_settings().due_shards) for n in range(2000)}
+    assert shards == {str(s) for s in range(get_settings().due_shards)}
+
+
+def test_20000_employees_of_whom_10_are_due_cost_about_one_item_read_per_expired_invitation(aws):
+    population = populate(20_000, 10, now=SENT_AT)
+
+    result = run_sweep(now=SENT_AT)
+
+    assert result.expired == 10
+    assert result.items_read / result.expired == pytest.approx(1.0, abs=0.1)
+    assert {i.invitation_id for i in InvitationModel.scan(InvitationModel.status == "expired")} == set(population.due)
+    again = run_sweep(now=SENT_AT)
+    assert (again.expired, again.items_read) == (0, 0)
+
+
+# ---------------------------------------------------------------- the handler
+
+
+def _handler_module() -> ModuleType:
+    path = ROOT / "functions" / "expire_invites" / "app.py"
+    spec = importlib.util.spec_from_file_location("expire_invites_app", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def real_clock_at() -> Iterator[FixedClock]:
+    previous = get_clock()
+    clock = FixedClock(SENT_AT)
+    set_clock(clock)
+    gateway._ses.cache_clear()
+    try:
+        yield clock
+    finally:
+        set_clock(previous)
+        gateway._ses.cache_clear()
+
+
+def test_the_handler_sends_the_reminder_by_ses_and_answers_its_counts(world, real_clock_at, capsys):
+    boto3.client("ses", region_name="eu-west-1").verify_email_identity(EmailAddress=get_settings().mail_sender)
+    world.invite("1001", language="en")
+    world.invite("1002")
+    InvitationModel("inv-1002").update(actions=[InvitationModel.due_at.set(int(SENT_AT.timestamp()))])
+    real_clock_at.advance(72 * HOUR)
+    InvitationModel("inv-1002").update(actions=[InvitationModel.expires_at.set(to_iso(real_clock_at.now()))])
+
+    answer = _handler_module().handler({"detail-type": "Scheduled Event"}, LambdaContext())
+
+    assert answer | {"durationMs": 0} == {
+        "expired": 1,
+        "reminded": 1,
+        "deferred": 0,
+        "skipped": 0,
+        "failed": 0,
+        "itemsRead": 2,
+        "complete": True,
+        "durationMs": 0,
+    }
+    [sent] = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
+    assert "1001@example.nl" in sent.destinations
+    assert "/activate?token=" in sent.raw_data
+    output = capsys.readouterr().out
+    for metric in ("InvitationsExpired", "RemindersSent", "SweepDurationMs"):
+        assert f'"{metric}"' in output
