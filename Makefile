@@ -6,7 +6,7 @@ SAM_VENV := .venv-sam
 PORT ?= 3000
 export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)
 
-.PHONY: install run test lint typecheck cfn-lint pytest bench clean
+.PHONY: install run test lint typecheck pytest bench clean
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed
 
@@ -23,7 +23,8 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 run: $(VENV)/.installed
 	PORT=$(PORT) $(BIN)/python -m local
 
-test: install lint typecheck cfn-lint pytest
+# pytest includes the template checks: cfn-lint, `sam validate --lint` and the full SAM transform.
+test: install lint typecheck pytest
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -31,10 +32,6 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
-
-cfn-lint: install
-	$(BIN)/cfn-lint template.yaml
-	$(SAM_VENV)/bin/sam validate --lint --region eu-west-1 --template-file template.yaml
 
 pytest: install
 	SAM_CLI=$(CURDIR)/$(SAM_VENV)/bin/sam $(BIN)/pytest
