@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.api import lint_all
+from cfnlint.api import ManualArgs, lint
 
 from local.template import Template
 
@@ -30,7 +30,8 @@ def sam_cli() -> Path:
 
 
 def test_cfn_lint_finds_no_error_or_warning():
-    findings = [str(m) for m in lint_all(TEMPLATE.read_text()) if m.rule.id.startswith(("E", "W"))]
+    matches = lint(TEMPLATE.read_text(), config=ManualArgs(regions=["eu-west-1"]))
+    findings = [str(m) for m in matches if m.rule.id.startswith(("E", "W"))]
     assert findings == []
 
 
