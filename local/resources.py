@@ -102,6 +102,30 @@ def _physical_name(logical_id: str) -> str:
     return f"{STACK_NAME}-{logical_id}"
 
 
+def create_table(dynamodb: Any, name: str, props: dict[str, Any]) -> dict[str, Any]:
+    """Create one AWS::DynamoDB::Table under `name` exactly as declared: keys, indexes, streams, TTL."""
+    request: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": props.get("BillingMode", "PROVISIONED"),
+    }
+    if "ProvisionedThroughput" in props:
+        request["ProvisionedThroughput"] = props["ProvisionedThroughput"]
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if key in props:
+            request[key] = [{k: v for k, v in index.items() if k not in _INDEX_IGNORED} for index in props[key]]
+    if "StreamSpecification" in props:
+        request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+    table: dict[str, Any] = dynamodb.create_table(**request)["TableDescription"]
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
+        )
+    return table
+
+
 class Provisioner:
     """Creates the template's resources in the emulator and records what each Ref and GetAtt yields."""
 
@@ -177,25 +201,7 @@ class Provisioner:
     def _table(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         _check_properties(logical_id, "AWS::DynamoDB::Table", props, _TABLE_APPLIED | _TABLE_IGNORED)
         name = props.get("TableName") or _physical_name(logical_id)
-        request: dict[str, Any] = {
-            "TableName": name,
-            "KeySchema": props["KeySchema"],
-            "AttributeDefinitions": props["AttributeDefinitions"],
-            "BillingMode": props.get("BillingMode", "PROVISIONED"),
-        }
-        if "ProvisionedThroughput" in props:
-            request["ProvisionedThroughput"] = props["ProvisionedThroughput"]
-        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-            if key in props:
-                request[key] = [{k: v for k, v in index.items() if k not in _INDEX_IGNORED} for index in props[key]]
-        if "StreamSpecification" in props:
-            request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-        table = self._dynamodb.create_table(**request)["TableDescription"]
-        ttl = props.get("TimeToLiveSpecification")
-        if ttl and ttl.get("Enabled"):
-            self._dynamodb.update_time_to_live(
-                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
-            )
+        table = create_table(self._dynamodb, name, props)
         attributes = {"Arn": table["TableArn"]}
         if "LatestStreamArn" in table:
             attributes["StreamArn"] = table["LatestStreamArn"]

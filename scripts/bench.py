@@ -25,7 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
 
-from scripts.bench_sweep import TARGET_SIZE, create_tables, prepare_environment, sweep_read_ratio  # noqa: E402
+from local.offline import create_tables  # noqa: E402
+from scripts.bench_sweep import TARGET_SIZE, prepare_environment, sweep_read_ratio  # noqa: E402
 
 _IMPORT_PROBE = """
 import importlib.util, sys, time
@@ -70,7 +71,7 @@ def cold_start(rounds: int) -> None:
     functions = _functions()
     for _, directory, module in functions:  # a first import writes the .pyc files, as a deployment has them
         _import_seconds(directory, module)
-    samples: dict[str, list[float]] = {"boto3": []} | {name: [] for name, _, _ in functions}
+    samples: dict[str, list[float]] = {name: [] for name in ["boto3", *(name for name, _, _ in functions)]}
     for _ in range(rounds):
         samples["boto3"].append(_import_seconds(ROOT, "boto3"))
         for name, directory, module in functions:
@@ -100,11 +101,11 @@ def counting_aws_calls() -> Iterator[Counter[str]]:
         client.meta.events.register("before-call.*.*", count)
         return client
 
-    botocore.client.ClientCreator.create_client = create_client  # type: ignore[method-assign]
+    botocore.client.ClientCreator.create_client = create_client
     try:
         yield calls
     finally:
-        botocore.client.ClientCreator.create_client = original  # type: ignore[method-assign]
+        botocore.client.ClientCreator.create_client = original
 
 
 def aws_calls() -> None:

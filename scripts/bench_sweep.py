@@ -37,73 +37,14 @@ DEFAULT_SIZES = (1_000, 50_000)
 TARGET_SIZE = 100_000  # DESIGN.md's size; see the module docstring for why the default stops at 50,000
 DUE = 10
 
-# A complete, fake environment (the same names as tests/conftest.py), set before the package's
-# settings are first read; values already set win, so the tests and scripts/bench.py can set their own.
-_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "eu-west-1",
-    "AWS_REGION": "eu-west-1",
-    "STAGE": "bench",
-    "EMPLOYERS_TABLE": "bench-employers",
-    "EMPLOYEES_TABLE": "bench-employees",
-    "INVITATIONS_TABLE": "bench-invitations",
-    "LINKS_TABLE": "bench-links",
-    "USERNAMES_TABLE": "bench-usernames",
-    "SESSIONS_TABLE": "bench-sessions",
-    "EMAIL_TEMPLATES_TABLE": "bench-email-templates",
-    "IDEMPOTENCY_TABLE": "bench-idempotency",
-    "DOCUMENTS_BUCKET": "bench-documents",
-    "EMPLOYER_ADMIN_POOL_ID": "eu-west-1_admins",
-    "EMPLOYEE_POOL_ID": "eu-west-1_employees",
-    "EMPLOYEE_POOL_CLIENT_ID": "employeeclient",
-    "MAIL_SENDER": "noreply@werknemerloket.test",
-    "PUBLIC_BASE_URL": "https://werknemer.example.test",
-    "POWERTOOLS_SERVICE_NAME": "werknemerloket",
-    "POWERTOOLS_METRICS_NAMESPACE": "Werknemerloket",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-}
-
 
 def prepare_environment() -> None:
-    for name, value in _ENV.items():
-        os.environ.setdefault(name, value)
     for path in (ROOT / "layers" / "common", ROOT):
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
+    from local.offline import use_fake_environment
 
-
-def create_tables(dynamodb: Any, template_path: Path = TEMPLATE) -> list[str]:
-    """Create the template's tables (keys, indexes) under the names the functions' environment gives
-    them: the template's Globals map each table's variable to `!Ref` of the table."""
-    from local.template import Template
-
-    template = Template.load(template_path)
-    variables = template.body["Globals"]["Function"]["Environment"]["Variables"]
-    names = {
-        value["Ref"]: os.environ[variable]
-        for variable, value in variables.items()
-        if isinstance(value, dict) and "Ref" in value and variable in os.environ
-    }
-    created = []
-    for logical_id, resource in template.resources_of_type("AWS::DynamoDB::Table"):
-        if logical_id not in names:
-            continue
-        props = resource["Properties"]
-        request: dict[str, Any] = {
-            "TableName": names[logical_id],
-            "KeySchema": props["KeySchema"],
-            "AttributeDefinitions": props["AttributeDefinitions"],
-            "BillingMode": props.get("BillingMode", "PROVISIONED"),
-        }
-        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput"):
-            if key in props:
-                request[key] = props[key]
-        dynamodb.create_table(**request)
-        created.append(names[logical_id])
-    return created
+    use_fake_environment("bench")
 
 
 @dataclass
@@ -234,6 +175,8 @@ def measure(employees: int, due: int = DUE) -> Measurement:
     prepare_environment()
     import boto3
     from moto import mock_aws
+
+    from local.offline import create_tables
 
     with mock_aws():
         create_tables(boto3.client("dynamodb", region_name=os.environ["AWS_REGION"]))

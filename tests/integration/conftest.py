@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from scripts.bench_sweep import create_tables
+from local.offline import create_tables
 from werknemerloket.mail import gateway
 from werknemerloket.settings import get_settings
 
@@ -25,7 +25,8 @@ def load_function(name: str) -> ModuleType:
     if module_name in sys.modules:
         return sys.modules[module_name]
     spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
-    assert spec and spec.loader
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(ROOT / "functions" / name))
     try:

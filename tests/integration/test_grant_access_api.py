@@ -31,8 +31,15 @@ JAN = {"name": "Jan de Vries", "email": "jan@example.nl", "dateOfBirth": "1990-0
 def api(aws):
     app = load_function("grant_access")
 
-    def call(method: str, resource: str, employee_id: str | None = None, *, employer: str = "acme",
-             claims: Any = "default", **kwargs: Any) -> tuple[int, Any]:
+    def call(
+        method: str,
+        resource: str,
+        employee_id: str | None = None,
+        *,
+        employer: str = "acme",
+        claims: Any = "default",
+        **kwargs: Any,
+    ) -> tuple[int, Any]:
         params = {"employerId": employer} | ({"employeeId": employee_id} if employee_id else {})
         event = api_event(
             method, resource, params, claims=employer_claims("acme") if claims == "default" else claims, **kwargs
@@ -155,9 +162,7 @@ def test_malformed_json_is_400(api):
 
 def test_a_body_that_is_not_utf8_is_400(aws):
     app = load_function("grant_access")
-    event = api_event(
-        "PUT", EMPLOYEE, {"employerId": "acme", "employeeId": "1001"}, claims=employer_claims("acme")
-    )
+    event = api_event("PUT", EMPLOYEE, {"employerId": "acme", "employeeId": "1001"}, claims=employer_claims("acme"))
     event["body"] = base64.b64encode(b'{"name": "J\xe9r\xf4me"}').decode()
     event["isBase64Encoded"] = True
 
@@ -195,7 +200,7 @@ def test_listing_filters_by_access_status_and_fills_its_pages(api):
     for n in (1, 3, 5):
         assert api("POST", ACCESS, f"e{n}")[0] == 201
 
-    status, invited = api("GET", EMPLOYEES, query={"accessStatus": "invited", "limit": "2"})
+    _, invited = api("GET", EMPLOYEES, query={"accessStatus": "invited", "limit": "2"})
     _, rest = api("GET", EMPLOYEES, query={"accessStatus": "invited", "limit": "2", "nextToken": invited["nextToken"]})
     _, others = api("GET", EMPLOYEES, query={"accessStatus": "not_activated"})
 
@@ -239,7 +244,7 @@ def test_grant_errors(api):
     assert api("POST", ACCESS, "ghost")[1]["error"]["code"] == "EMPLOYEE_NOT_FOUND"
     assert api("POST", ACCESS, "nomail")[1]["error"]["code"] == "EMAIL_MISSING"
     assert api("POST", ACCESS, "1001")[0] == 201
-    assert api("POST", ACCESS, "1001") [1]["error"]["code"] == "ALREADY_INVITED"
+    assert api("POST", ACCESS, "1001")[1]["error"]["code"] == "ALREADY_INVITED"
     EmployeeModel("acme", "1001").update(actions=[EmployeeModel.state.set("active")])
     assert api("POST", ACCESS, "1001")[1]["error"]["code"] == "ALREADY_ACTIVE"
     assert len(sent_mail()) == 1

@@ -23,7 +23,8 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from scripts.bench_sweep import create_tables, populate, run_sweep
+from local.offline import create_tables
+from scripts.bench_sweep import populate, run_sweep
 from tests.events import LambdaContext
 from werknemerloket.clock import FixedClock, get_clock, set_clock, to_iso
 from werknemerloket.data.invitations import DynamoInvitationRepository, due_shard
