@@ -9,13 +9,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from werknemerloket.clock import get_clock
+from werknemerloket.data.activation import DynamoActivationRepository, DynamoSessionRepository
 from werknemerloket.data.invitations import DynamoInvitationRepository
 from werknemerloket.data.registry import DynamoEmployeeRepository, DynamoEmployerRepository
 from werknemerloket.data.sweep import DynamoSweepStore
 from werknemerloket.data.templates import DynamoTemplateStore
-from werknemerloket.domain.invitations import InvitationService
+from werknemerloket.domain.activation import ActivationService
+from werknemerloket.domain.invitations import InvitationService, activation_url
 from werknemerloket.domain.registry import Registry
+from werknemerloket.domain.sessions import SessionService
 from werknemerloket.domain.sweep import SweepService
+from werknemerloket.identity import CognitoIdentity
 from werknemerloket.mail.gateway import SesMailer
 from werknemerloket.mail.texts import MailTexts
 from werknemerloket.settings import get_settings
@@ -26,7 +30,11 @@ def registry() -> Registry:
 
 
 def mail_texts() -> MailTexts:
-    return MailTexts(DynamoTemplateStore(), clock=get_clock())
+    return MailTexts(
+        DynamoTemplateStore(),
+        clock=get_clock(),
+        sample_activation_url=activation_url(get_settings().public_base_url, "Voorbeeld"),
+    )
 
 
 def mailer() -> SesMailer:
@@ -49,4 +57,20 @@ def sweep() -> SweepService:
         get_clock(),
         settings.public_base_url,
         reminder_lead=timedelta(hours=settings.reminder_hours_before_expiry),
+    )
+
+
+def sessions() -> SessionService:
+    settings = get_settings()
+    return SessionService(DynamoSessionRepository(settings), CognitoIdentity(settings), get_clock())
+
+
+def activation() -> ActivationService:
+    settings = get_settings()
+    identity = CognitoIdentity(settings)
+    return ActivationService(
+        DynamoActivationRepository(settings),
+        identity,
+        SessionService(DynamoSessionRepository(settings), identity, get_clock()),
+        get_clock(),
     )

@@ -1,0 +1,313 @@
+"""The employee's half of an invitation, and portal sessions, on DynamoDB.
+
+Every change is one conditional write or one transaction: counting a wrong answer is an atomic ADD
+that refuses a sixth, and completing an activation claims the username, ends the invitation and
+activates the employee together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, cast
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from werknemerloket.clock import from_iso, to_iso
+from werknemerloket.data.invitations import DynamoInvitationRepository
+from werknemerloket.data.models import (
+    EmployeeModel,
+    EmployerModel,
+    InvitationModel,
+    LinkModel,
+    SessionModel,
+    UsernameModel,
+)
+from werknemerloket.data.registry import employee_from_item
+from werknemerloket.domain.accounts import Account, Session, UsernameClaim
+from werknemerloket.domain.entities import (
+    MAX_DOB_ATTEMPTS,
+    AccessStatus,
+    Employee,
+    Employer,
+    Invitation,
+    InvitationStatus,
+)
+from werknemerloket.domain.ports import StaleStateError, UsernameTakenError
+from werknemerloket.settings import Settings
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def precise_iso(moment: datetime) -> str:
+    """Microseconds kept: a session and a sign-out in the same second must still be ordered."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def invitation_from_item(item: InvitationModel) -> Invitation:
+    return Invitation(
+        invitation_id=item.invitation_id,
+        employer_id=item.employer_id,
+        employee_id=item.employee_id,
+        status=InvitationStatus(item.status),
+        sent_at=from_iso(item.sent_at),
+        expires_at=from_iso(item.expires_at),
+        send_count=int(item.send_count),
+        attempts=int(item.attempts or 0),
+        verified_at=from_iso(item.verified_at) if item.verified_at else None,
+        reminded_at=from_iso(item.reminded_at) if item.reminded_at else None,
+    )
+
+
+def _claim_from_item(item: UsernameModel) -> UsernameClaim:
+    not_before = item.tokens_not_before
+    return UsernameClaim(
+        key=item.username,
+        employer_id=item.employer_id,
+        employee_id=item.employee_id,
+        invitation_id=item.invitation_id,
+        tokens_not_before=datetime.fromtimestamp(int(not_before), UTC) if not_before is not None else None,
+    )
+
+
+def _username_claim(key: str) -> UsernameClaim | None:
+    try:
+        return _claim_from_item(UsernameModel.get(key, consistent_read=True))
+    except UsernameModel.DoesNotExist:
+        return None
+
+
+def _summary_holds(invitation_id: str) -> Condition:
+    """The employee's latest invitation is still this one."""
+    return cast(Condition, EmployeeModel.invitation.invitation_id == invitation_id)
+
+
+class _Cancelled(StaleStateError):
+    def __init__(self, message: str, failed: list[int]):
+        super().__init__(message)
+        self.failed = failed  # positions of the writes whose conditions failed
+
+
+@cache
+def _connection(region: str) -> Connection:
+    """One per process, like the models' own: a new Connection builds a new botocore session and
+    client (~0.1 s of CPU) on first use. The client is thread-safe; the session is per thread."""
+    return Connection(region=region)
+
+
+def _transact(region: str, build: Callable[[TransactWrite], None]) -> None:
+    """The writes `build` adds, as one transaction; _Cancelled (a StaleStateError) when a condition failed."""
+    try:
+        with TransactWrite(connection=_connection(region)) as write:
+            build(write)
+    except TransactWriteError as error:
+        if error.cause_response_code != "TransactionCanceledException":
+            raise
+        reasons = error.cancellation_reasons
+        failed = [
+            index for index, reason in enumerate(reasons) if reason is not None and reason.code not in ("None", "")
+        ]
+        raise _Cancelled(str(error), failed) from error
+
+
+def _account(region: str, employer_id: str, employee_id: str) -> Account | None:
+    """The employee and its employer in one consistent read (an employer without a profile yet is
+    named by its id)."""
+    with TransactGet(connection=_connection(region)) as get:
+        employee_future = get.get(EmployeeModel, employer_id, employee_id)
+        employer_future = get.get(EmployerModel, employer_id)
+    employee: EmployeeModel | None = employee_future.get()
+    employer: EmployerModel | None = employer_future.get()
+    if employee is None:
+        return None
+    return Account(
+        employee=employee_from_item(employee),
+        employer=Employer(employer.employer_id, employer.name) if employer else Employer(employer_id, employer_id),
+        signed_out_at=parse_iso(employee.signed_out_at) if employee.signed_out_at else None,
+    )
+
+
+class DynamoActivationRepository:
+    def __init__(self, settings: Settings):
+        self._region = settings.region
+        self._invitations = DynamoInvitationRepository(settings)
+
+    # ---------------------------------------------------------------- reading
+
+    def invitation_by_link(self, token_hash: str) -> Invitation | None:
+        try:
+            link = LinkModel.get(token_hash, consistent_read=True)
+            return invitation_from_item(InvitationModel.get(link.invitation_id, consistent_read=True))
+        except (LinkModel.DoesNotExist, InvitationModel.DoesNotExist):
+            return None
+
+    def invitation(self, invitation_id: str) -> Invitation | None:
+        try:
+            return invitation_from_item(InvitationModel.get(invitation_id, consistent_read=True))
+        except InvitationModel.DoesNotExist:
+            return None
+
+    def employee_with_employer(self, employer_id: str, employee_id: str) -> tuple[Employee | None, Employer | None]:
+        account = _account(self._region, employer_id, employee_id)
+        return (account.employee, account.employer) if account else (None, None)
+
+    def username_claim(self, key: str) -> UsernameClaim | None:
+        return _username_claim(key)
+
+    # ---------------------------------------------------------------- conditions
+
+    @staticmethod
+    def _answerable(now: datetime) -> Condition:
+        """Open for an answer: pending, unexpired, and with tries left."""
+        return (
+            (InvitationModel.status == InvitationStatus.PENDING.value)
+            & (InvitationModel.expires_at > to_iso(now))
+            & ((InvitationModel.attempts < MAX_DOB_ATTEMPTS) | InvitationModel.attempts.does_not_exist())
+        )
+
+    @staticmethod
+    def _update(item: InvitationModel, actions: list[Any], condition: Condition) -> None:
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if error.cause_response_code == _CONDITION_FAILED:
+                raise StaleStateError(str(error)) from error
+            raise
+
+    # ---------------------------------------------------------------- the date of birth
+
+    def count_wrong_answer(self, invitation_id: str, now: datetime) -> int:
+        item = InvitationModel(invitation_id)
+        self._update(item, [InvitationModel.attempts.add(1)], self._answerable(now))
+        return int(item.attempts)
+
+    def lock(self, invitation: Invitation, now: datetime) -> None:
+        def build(write: TransactWrite) -> None:
+            # A locked invitation stays in the sweep's DueIndex: it still expires like a pending one.
+            write.update(
+                InvitationModel(invitation.invitation_id),
+                actions=[InvitationModel.status.set(InvitationStatus.LOCKED.value)],
+                condition=(InvitationModel.status == InvitationStatus.PENDING.value)
+                & (InvitationModel.attempts >= MAX_DOB_ATTEMPTS),
+            )
+            write.update(
+                EmployeeModel(invitation.employer_id, invitation.employee_id),
+                actions=[
+                    EmployeeModel.invitation.status.set(InvitationStatus.LOCKED.value),  # type: ignore[attr-defined]
+                    EmployeeModel.updated_at.set(to_iso(now)),
+                ],
+                condition=_summary_holds(invitation.invitation_id),
+            )
+
+        _transact(self._region, build)
+
+    def mark_verified(self, invitation_id: str, now: datetime) -> None:
+        self._update(
+            InvitationModel(invitation_id), [InvitationModel.verified_at.set(to_iso(now))], self._answerable(now)
+        )
+
+    # ---------------------------------------------------------------- completion
+
+    def complete(
+        self, invitation: Invitation, claim: UsernameClaim, username: str, now: datetime, verified_since: datetime
+    ) -> None:
+        def build(write: TransactWrite) -> None:
+            write.save(
+                UsernameModel(
+                    claim.key,
+                    employer_id=claim.employer_id,
+                    employee_id=claim.employee_id,
+                    invitation_id=claim.invitation_id,
+                    created_at=to_iso(now),
+                ),
+                condition=UsernameModel.username.does_not_exist(),
+            )
+            write.update(
+                InvitationModel(invitation.invitation_id),
+                actions=self._invitations.end_actions(InvitationStatus.USED, now),
+                condition=self._answerable(now) & (InvitationModel.verified_at >= to_iso(verified_since)),
+            )
+            write.update(
+                EmployeeModel(invitation.employer_id, invitation.employee_id),
+                actions=[
+                    EmployeeModel.state.set(AccessStatus.ACTIVE.value),
+                    EmployeeModel.activated_at.set(to_iso(now)),
+                    EmployeeModel.username.set(username),
+                    EmployeeModel.invitation.status.set(InvitationStatus.USED.value),  # type: ignore[attr-defined]
+                    EmployeeModel.updated_at.set(to_iso(now)),
+                ],
+                condition=(EmployeeModel.state == AccessStatus.INVITED.value)
+                & _summary_holds(invitation.invitation_id),
+            )
+
+        try:
+            _transact(self._region, build)
+        except _Cancelled as cancelled:
+            if cancelled.failed == [0]:  # only the username's condition
+                raise UsernameTakenError(claim.key) from cancelled
+            raise
+
+
+class DynamoSessionRepository:
+    def __init__(self, settings: Settings):
+        self._region = settings.region
+
+    def create(self, session: Session) -> None:
+        SessionModel(
+            session.session_hash,
+            employer_id=session.employer_id,
+            employee_id=session.employee_id,
+            username=session.username,
+            csrf_token=session.csrf_token,
+            created_at=precise_iso(session.created_at),
+            ttl=session.expires_at,
+            refresh_token=session.refresh_token,
+        ).save(condition=SessionModel.session_hash.does_not_exist())
+
+    def get(self, session_hash: str) -> Session | None:
+        try:
+            item = SessionModel.get(session_hash, consistent_read=True)
+        except SessionModel.DoesNotExist:
+            return None
+        if item.username is None:
+            return None
+        return Session(
+            session_hash=item.session_hash,
+            employer_id=item.employer_id,
+            employee_id=item.employee_id,
+            username=item.username,
+            csrf_token=item.csrf_token,
+            created_at=parse_iso(item.created_at),
+            expires_at=item.ttl,
+            refresh_token=item.refresh_token,
+        )
+
+    def account(self, employer_id: str, employee_id: str) -> Account | None:
+        return _account(self._region, employer_id, employee_id)
+
+    def username_claim(self, key: str) -> UsernameClaim | None:
+        return _username_claim(key)
+
+    def sign_out(self, session: Session, signed_out_at: datetime, tokens_not_before: datetime) -> None:
+        def build(write: TransactWrite) -> None:
+            write.delete(SessionModel(session.session_hash))
+            write.update(
+                EmployeeModel(session.employer_id, session.employee_id),
+                actions=[EmployeeModel.signed_out_at.set(precise_iso(signed_out_at))],
+                condition=EmployeeModel.employer_id.exists(),
+            )
+            write.update(
+                UsernameModel(session.username),
+                actions=[UsernameModel.tokens_not_before.set(int(tokens_not_before.timestamp()))],
+                condition=UsernameModel.username.exists(),
+            )
+
+        _transact(self._region, build)
