@@ -66,7 +66,12 @@ def test_grant_validity_is_96_hours_from_the_whole_second_of_sending(world):
     assert employee.invitation.sent_at == NOW.replace(microsecond=0)
     assert employee.invitation.expires_at == NOW.replace(microsecond=0) + timedelta(hours=96)
     kind, employer_id, context = world.texts.contexts[0]
-    assert (kind, employer_id, context.employer_name, context.resent) == (MailKind.INVITATION, "acme", "Acme B.V.", False)
+    assert (kind, employer_id, context.employer_name, context.resent) == (
+        MailKind.INVITATION,
+        "acme",
+        "Acme B.V.",
+        False,
+    )
     assert context.expires_at == employee.invitation.expires_at
 
 

@@ -47,6 +47,4 @@ def employer_not_found(employer_id: str) -> NotFoundError:
 
 
 def employee_not_found(employer_id: str, employee_id: str) -> NotFoundError:
-    return NotFoundError(
-        f"Employee {employee_id} of employer {employer_id} does not exist.", code="EMPLOYEE_NOT_FOUND"
-    )
+    return NotFoundError(f"Employee {employee_id} of employer {employer_id} does not exist.", code="EMPLOYEE_NOT_FOUND")

@@ -34,7 +34,7 @@ class Settings(BaseModel):
     public_base_url: str
     invitation_retention_days: Annotated[int, Field(ge=1, le=365)] = 30
     reminder_hours_before_expiry: Annotated[int, Field(ge=0, le=95)] = 24
-    # The sweep's index is spread over this many partitions; see README "Capacity of the sweep index".
+    # The sweep's index is spread over this many partitions; see docs/sweep-capacity.md.
     due_shards: Annotated[int, Field(ge=1, le=1000)] = 16
 
     @field_validator("public_base_url")
@@ -47,9 +47,7 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        values: dict[str, str] = {
-            name: env[name.upper()] for name in cls.model_fields if name.upper() in env
-        }
+        values: dict[str, str] = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
         if region:
             values["region"] = region
