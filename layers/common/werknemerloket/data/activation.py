@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, cast
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactGet, TransactWrite
@@ -26,6 +24,7 @@ from werknemerloket.data.models import (
     LinkModel,
     SessionModel,
     UsernameModel,
+    connection,
 )
 from werknemerloket.data.registry import employee_from_item
 from werknemerloket.domain.accounts import Account, Session, UsernameClaim
@@ -96,17 +95,10 @@ class _Cancelled(StaleStateError):
         self.failed = failed  # positions of the writes whose conditions failed
 
 
-@cache
-def _connection(region: str) -> Connection:
-    """One per process, like the models' own: a new Connection builds a new botocore session and
-    client (~0.1 s of CPU) on first use. The client is thread-safe; the session is per thread."""
-    return Connection(region=region)
-
-
 def _transact(region: str, build: Callable[[TransactWrite], None]) -> None:
     """The writes `build` adds, as one transaction; _Cancelled (a StaleStateError) when a condition failed."""
     try:
-        with TransactWrite(connection=_connection(region)) as write:
+        with TransactWrite(connection=connection()) as write:
             build(write)
     except TransactWriteError as error:
         if error.cause_response_code != "TransactionCanceledException":
@@ -121,7 +113,7 @@ def _transact(region: str, build: Callable[[TransactWrite], None]) -> None:
 def _account(region: str, employer_id: str, employee_id: str) -> Account | None:
     """The employee and its employer in one consistent read (an employer without a profile yet is
     named by its id)."""
-    with TransactGet(connection=_connection(region)) as get:
+    with TransactGet(connection=connection()) as get:
         employee_future = get.get(EmployeeModel, employer_id, employee_id)
         employer_future = get.get(EmployerModel, employer_id)
     employee: EmployeeModel | None = employee_future.get()

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -23,6 +22,7 @@ from werknemerloket.data.models import (
     InvitationModel,
     InvitationSummaryAttribute,
     LinkModel,
+    connection,
 )
 from werknemerloket.data.registry import employee_from_item
 from werknemerloket.domain.entities import (
@@ -57,18 +57,14 @@ def due_shard(invitation_id: str, shards: int) -> str:
 
 class DynamoInvitationRepository:
     def __init__(self, settings: Settings):
-        self._region = settings.region
         self._retention = timedelta(days=settings.invitation_retention_days)
         self._reminder_lead = timedelta(hours=settings.reminder_hours_before_expiry)
         self._shards = settings.due_shards
 
-    def _connection(self) -> Connection:
-        return Connection(region=self._region)
-
     # ------------------------------------------------------------------ reading
 
     def employee_with_employer(self, employer_id: str, employee_id: str) -> tuple[Employee | None, Employer | None]:
-        with TransactGet(connection=self._connection()) as get:
+        with TransactGet(connection=connection()) as get:
             employee_future = get.get(EmployeeModel, employer_id, employee_id)
             employer_future = get.get(EmployerModel, employer_id)
         try:
@@ -135,7 +131,7 @@ class DynamoInvitationRepository:
     def transaction(self) -> Iterator[TransactWrite]:
         """One TransactWriteItems call; a failed condition becomes StaleStateError."""
         try:
-            with TransactWrite(connection=self._connection()) as write:
+            with TransactWrite(connection=connection()) as write:
                 yield write
         except TransactWriteError as error:
             if error.cause_response_code == "TransactionCanceledException":

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -19,7 +18,15 @@ from pynamodb.transactions import TransactWrite
 
 from werknemerloket.clock import from_iso, to_iso
 from werknemerloket.data.invitations import DynamoInvitationRepository
-from werknemerloket.data.models import SUMMARY_ID, SUMMARY_STATUS, DueIndex, EmployeeModel, InvitationModel, LinkModel
+from werknemerloket.data.models import (
+    SUMMARY_ID,
+    SUMMARY_STATUS,
+    DueIndex,
+    EmployeeModel,
+    InvitationModel,
+    LinkModel,
+    connection,
+)
 from werknemerloket.domain.entities import (
     MAX_DOB_ATTEMPTS,
     OPEN_STATUSES,
@@ -59,7 +66,6 @@ class DynamoSweepStore:
         self._retention = timedelta(days=settings.invitation_retention_days)
         self._invitations = DynamoInvitationRepository(settings)
         # One connection (and so one botocore client) for all the run's transactions.
-        self._connection = Connection(region=settings.region)
 
     # ------------------------------------------------------------------ reading
 
@@ -81,7 +87,7 @@ class DynamoSweepStore:
     def _transaction(self) -> Iterator[TransactWrite]:
         """A transaction committed when the block ends; a failed condition is a `StaleStateError`."""
         try:
-            with TransactWrite(connection=self._connection) as write:
+            with TransactWrite(connection=connection()) as write:
                 yield write
         except TransactWriteError as error:
             if error.cause_response_code == "TransactionCanceledException":
