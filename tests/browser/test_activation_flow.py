@@ -56,7 +56,7 @@ def test_an_employee_activates_from_the_mail_and_logs_out_and_in_again(
     expect(page.locator("html")).to_have_attribute("lang", "nl")
     expect(page.get_by_role("heading", level=1)).to_have_text("Welkom, Jan de Vries")
     expect(page.locator(".brand__org")).to_have_text(employer.name)
-    expect(page.get_by_text("U kunt dit nog 5 keer proberen.")).to_be_visible()
+    expect(page.get_by_text("Je kunt dit nog 5 keer proberen.")).to_be_visible()
     screenshot("02-activate-date-of-birth")
 
     # A wrong date: the field says so, and a try is gone.
@@ -69,7 +69,7 @@ def test_an_employee_activates_from_the_mail_and_logs_out_and_in_again(
         "Zoals die bij " + employer.name + " bekend is. Deze geboortedatum klopt niet."
     )
     expect(page.get_by_role("alert")).to_contain_text("Deze geboortedatum klopt niet.")
-    expect(page.get_by_text("U kunt dit nog 4 keer proberen.")).to_be_visible()
+    expect(page.get_by_text("Je kunt dit nog 4 keer proberen.")).to_be_visible()
     screenshot("03-activate-wrong-date")
 
     # The right date: choose credentials.
