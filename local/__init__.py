@@ -7,3 +7,12 @@ every function's handler, and serves the template's API events over HTTP the way
 would, authorizers included, plus the `/_local/*` routes of API.md. Nothing here is part of the
 deployed product, and nothing of the product is copied here: what the template says is what runs.
 """
+
+import sys
+from pathlib import Path
+
+# Lambda puts the CommonLayer's package on the functions' path; do the same, so that `python -m local`
+# works from the repository root without PYTHONPATH.
+_LAYER = str(Path(__file__).resolve().parent.parent / "layers" / "common")
+if _LAYER not in sys.path:
+    sys.path.insert(0, _LAYER)

@@ -290,8 +290,10 @@ class Gateway:
         if route is None and method == "HEAD" and "GET" in methods:
             return methods["GET"], "GET", params
         if route is None:
-            allowed = ", ".join(sorted({*methods, *(["HEAD"] if "GET" in methods else [])}))
-            raise GatewayError(405, "METHOD_NOT_ALLOWED", f"{resource} does not serve {method}.", [("Allow", allowed)])
+            # API Gateway answers a method a resource does not serve like a path it does not know:
+            # MISSING_AUTHENTICATION_TOKEN, which the template's GatewayResponses may rewrite.
+            message = f"{resource} does not serve {method}."
+            raise GatewayError(404, "NOT_FOUND", message, response_type="MISSING_AUTHENTICATION_TOKEN")
         return route, method, params
 
     def _call(

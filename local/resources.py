@@ -213,7 +213,14 @@ class Provisioner:
             raise TemplateError(f"{logical_id}: Cognito triggers (LambdaConfig) are not emulated by the local stack")
         request = {("PoolName" if key == "UserPoolName" else key): value for key, value in props.items()}
         request.setdefault("PoolName", _physical_name(logical_id))
+        enabled_mfas = request.pop("EnabledMfas", [])  # CloudFormation's; the API sets it separately
         pool = self._cognito.create_user_pool(**request)["UserPool"]
+        if "SOFTWARE_TOKEN_MFA" in enabled_mfas:
+            self._cognito.set_user_pool_mfa_config(
+                UserPoolId=pool["Id"],
+                SoftwareTokenMfaConfiguration={"Enabled": True},
+                MfaConfiguration=request.get("MfaConfiguration", "OFF"),
+            )
         provider = f"cognito-idp.{REGION}.amazonaws.com/{pool['Id']}"
         attributes = {
             "Arn": pool["Arn"],

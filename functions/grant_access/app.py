@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.idempotency import (
@@ -26,7 +27,7 @@ from werknemerloket.errors import InvalidInputError
 from werknemerloket.observability import logger, metrics, tracer
 from werknemerloket.settings import get_settings
 from werknemerloket.web.auth import authorize_employer
-from werknemerloket.web.errors import error_responses, install_error_handlers, too_large
+from werknemerloket.web.errors import error_responses, install_error_handlers, unreadable_body
 from werknemerloket.web.schemas import (
     ID_PATTERN,
     EmployeeIn,
@@ -48,8 +49,7 @@ idempotency_config = IdempotencyConfig(expires_after_seconds=24 * 3600)
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_handlers(app)
-app.enable_swagger(
-    path="/swagger",
+app.configure_openapi(
     title="Werknemerloket employer API",
     version="1.0.0",
     description=(
@@ -57,19 +57,24 @@ app.enable_swagger(
         "Authenticate with `Authorization: Bearer <ID token>` of the employer-admin user pool; a token "
         "reaches the employers whose group (`employer-<employerId>`) its admin is in."
     ),
+    # The API's public address (the same custom domain as the employee pages), not the stage path.
+    servers=[Server(url=get_settings().public_base_url)],
+    security_schemes={"employerAdmin": HTTPBearer(bearerFormat="JWT", description="Employer-admin ID token")},
+    security=[{"employerAdmin": []}],
 )
+app.enable_swagger(path="/swagger")
 
 EmployerId = Annotated[str, Path(pattern=ID_PATTERN, description="The payroll system's employer id.")]
 EmployeeId = Annotated[str, Path(pattern=ID_PATTERN, description="The payroll system's employee id.")]
 
 
 def tenant_guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Seal tenants before any route runs: the caller must be an admin of the path's employer."""
-    event = app.current_event
-    employer_id = (event.path_parameters or {}).get("employerId")
-    if employer_id is None:  # the OpenAPI document
+    """Seal tenants before any route runs: the caller must be an admin of the employer the route itself
+    receives (the id the resolver parsed from the path, not a copy of it elsewhere in the event)."""
+    employer_id = app.context.get("_route_args", {}).get("employerId")
+    if employer_id is None and app.current_event.path.rstrip("/") == "/swagger":
         return next_middleware(app)
-    authorize_employer(event.request_context.authorizer.claims, employer_id)
+    authorize_employer(app.current_event.request_context.authorizer.claims, employer_id or "")
     return next_middleware(app)
 
 
@@ -77,7 +82,7 @@ app.use([tenant_guard])
 app.include_router(email_templates)
 # Every route: no token, another employer's id, an invalid parameter. Routes with a body add 400 and 413.
 _AUTH_ERRORS = (401, 403, 422)
-_BODY_ERRORS = (400, 413)
+_BODY_ERRORS = (400, 413, 415)
 
 
 @app.put(
@@ -192,7 +197,8 @@ def _change(operation: str, employer_id: str, employee_id: str, change: Callable
 
 
 _CONFLICTS = (
-    "`EMAIL_MISSING`, `ALREADY_INVITED`, `ALREADY_ACTIVE` or `NO_OPEN_INVITATION`; `REQUEST_IN_PROGRESS` while the "
+    "`EMAIL_MISSING`, `EMPLOYER_PROFILE_MISSING`, `ALREADY_INVITED`, `ALREADY_ACTIVE` or `NO_OPEN_INVITATION`; "
+    "`REQUEST_IN_PROGRESS` while the "
     "first request with the same Idempotency-Key is still being handled."
 )
 
@@ -243,8 +249,8 @@ def revoke_invitation(employerId: EmployerId, employeeId: EmployeeId) -> Employe
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)  # answers hold e-mail addresses
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency_config.register_lambda_context(context)
-    return too_large(event, MAX_BODY_BYTES) or app.resolve(event, context)
+    return unreadable_body(event, MAX_BODY_BYTES) or app.resolve(event, context)

@@ -25,7 +25,8 @@ _RULES = (
     f"Subject, text and HTML are jinja2 templates over the variables {_VARIABLES}; the text (and the HTML, "
     "when given) must contain `{{ activation_url }}`. `{% if %}` and the filters `upper`, `lower`, `title`, "
     "`capitalize`, `trim`, `default` and `escape` may be used; loops, attribute access, calls and other "
-    "templates may not. Every value printed in the HTML is escaped. Without HTML, the HTML part is made from "
+    "templates may not. Every value printed in the HTML is escaped, and the HTML is cleaned of scripts, styles, "
+    "event handlers, forms and javascript: links. Without HTML, the HTML part is made from "
     "the text in the standard layout: paragraphs, links, and the activation link as a button. A text that "
     "breaks a rule is refused with `422 TEMPLATE_INVALID`, whose `details` say which field, line and "
     "variable."
@@ -119,7 +120,9 @@ def get_email_template(employerId: EmployerId, kind: Kind, language: Language) -
     _PATH,
     summary="Store the employer's own mail text",
     description="Mails sent from now on use it. " + _RULES,
-    responses=_responses("The stored text.", 400, 401, 403, 404, 413, 422, s404=_NOT_FOUND, s422=_TEMPLATE_INVALID),
+    responses=_responses(
+        "The stored text.", 400, 401, 403, 404, 413, 415, 422, s404=_NOT_FOUND, s422=_TEMPLATE_INVALID
+    ),
 )
 def put_email_template(
     employerId: EmployerId,
@@ -146,7 +149,9 @@ def delete_email_template(employerId: EmployerId, kind: Kind, language: Language
     summary="Preview the text in force, or a draft, with sample data",
     description="Without a body (or with `null`), the text in force is shown; with a draft in the body, the "
     "draft, checked like a stored text. Nothing is stored. " + _RULES,
-    responses=_responses("The rendered mail.", 400, 401, 403, 404, 413, 422, s404=_NOT_FOUND, s422=_TEMPLATE_INVALID),
+    responses=_responses(
+        "The rendered mail.", 400, 401, 403, 404, 413, 415, 422, s404=_NOT_FOUND, s422=_TEMPLATE_INVALID
+    ),
 )
 def preview_email_template(
     employerId: EmployerId,

@@ -182,14 +182,14 @@ def test_an_unknown_path_is_404(http: Http) -> None:
     _assert_gateway_error(http.get("/no/such/route"), 404, "NOT_FOUND")
 
 
-def test_an_unserved_method_is_405(http: Http) -> None:
+def test_an_unserved_method_is_answered_like_an_unknown_path(http: Http) -> None:
     path = API_EVENTS[0].properties["Path"]
     served = {str(event.properties["Method"]).upper() for event in API_EVENTS if event.properties["Path"] == path}
     unserved = next(method for method in ("PATCH", "OPTIONS", "DELETE", "PUT", "POST") if method not in served)
 
     reply = http.request(unserved, _sample_path(str(path)))
 
-    _assert_gateway_error(reply, 405, "METHOD_NOT_ALLOWED")
+    _assert_gateway_error(reply, 404, "NOT_FOUND")
 
 
 def test_the_clock_moves_forward_and_says_so(stack: LocalStackProcess) -> None:
@@ -541,11 +541,12 @@ def test_head_is_answered_by_the_get_route_without_a_body(echo: LocalStackProces
     assert int(reply.headers["Content-Length"]) > 0
 
 
-def test_an_unserved_method_is_405_with_the_methods_that_are(echo: LocalStackProcess) -> None:
+def test_an_unserved_method_is_answered_like_an_unknown_path_without_gateway_responses(
+    echo: LocalStackProcess,
+) -> None:
     reply = echo.http.delete("/items/1")
 
-    _assert_gateway_error(reply, 405, "METHOD_NOT_ALLOWED")
-    assert reply.headers["Allow"] == "GET, HEAD"
+    _assert_gateway_error(reply, 404, "NOT_FOUND")
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from tests.events import LambdaContext, api_event, employer_claims, response_json
+from tests.functions import load_function
 from werknemerloket.data.models import EmployeeModel
-
-from .conftest import load_function
 
 EMPLOYER = "/employers/{employerId}"
 EMPLOYEE = "/employers/{employerId}/employees/{employeeId}"
@@ -24,6 +23,7 @@ EMPLOYEES = "/employers/{employerId}/employees"
 ACCESS = EMPLOYEE + "/access"
 RESEND = EMPLOYEE + "/invitation/resend"
 INVITATION = EMPLOYEE + "/invitation"
+HOUR = 3600
 JAN = {"name": "Jan de Vries", "email": "jan@example.nl", "dateOfBirth": "1990-05-17", "language": "nl"}
 
 
@@ -57,7 +57,15 @@ def sent_mail() -> list[email.message.EmailMessage]:
     ]
 
 
+def error_of(answer: tuple[int, Any]) -> tuple[int, str]:
+    """An error answer's status with its code, so that neither is asserted without the other."""
+    status, body = answer
+    return status, body["error"]["code"]
+
+
 def register(api, employee_id: str = "1001", **changes: Any) -> dict[str, Any]:
+    """An employee of an employer with a name (grants need it for the mail)."""
+    assert api("PUT", EMPLOYER, body={"name": "Acme B.V."})[0] == 200
     status, body = api("PUT", EMPLOYEE, employee_id, body=JAN | changes)
     assert status == 200, body
     return body
@@ -75,8 +83,8 @@ def test_another_employers_ids_are_forbidden_and_nothing_is_written(api):
     status, body = api("PUT", EMPLOYEE, "1001", employer="globex", body=JAN)
     assert (status, body["error"]["code"]) == (403, "FORBIDDEN")
 
-    status, _ = api("GET", EMPLOYEE, "1001", employer="globex", claims=employer_claims("globex"))
-    assert status == 404
+    status, body = api("GET", EMPLOYEE, "1001", employer="globex", claims=employer_claims("globex"))
+    assert (status, body["error"]["code"]) == (404, "EMPLOYEE_NOT_FOUND")
 
 
 def test_an_admin_of_several_employers_reaches_each_of_them(api):
@@ -93,15 +101,16 @@ def test_group_claims_are_understood_in_every_form_api_gateway_uses(api, groups)
 
 
 def test_a_group_whose_name_only_starts_like_the_employer_is_no_access(api):
-    status, _ = api("GET", EMPLOYER, claims={"sub": "s", "cognito:groups": "employer-acme2"})
-    assert status == 403
+    status, body = api("GET", EMPLOYER, claims={"sub": "s", "cognito:groups": "employer-acme2"})
+    assert (status, body["error"]["code"]) == (403, "FORBIDDEN")
 
 
 # ---------------------------------------------------------------- registry
 
 
 def test_employer_profile_round_trip(api):
-    assert api("GET", EMPLOYER)[1]["error"]["code"] == "EMPLOYER_NOT_FOUND"
+    status, body = api("GET", EMPLOYER)
+    assert (status, body["error"]["code"]) == (404, "EMPLOYER_NOT_FOUND")
     assert api("PUT", EMPLOYER, body={"name": " Acme B.V. "}) == (200, {"employerId": "acme", "name": "Acme B.V."})
     assert api("GET", EMPLOYER) == (200, {"employerId": "acme", "name": "Acme B.V."})
 
@@ -122,7 +131,8 @@ def test_employee_resource_is_exactly_the_contract_and_never_shows_the_date_of_b
 
 
 def test_unknown_employee_is_404_with_its_code(api):
-    assert api("GET", EMPLOYEE, "404")[1]["error"]["code"] == "EMPLOYEE_NOT_FOUND"
+    status, body = api("GET", EMPLOYEE, "404")
+    assert (status, body["error"]["code"]) == (404, "EMPLOYEE_NOT_FOUND")
 
 
 @pytest.mark.parametrize(
@@ -146,7 +156,8 @@ def test_invalid_employee_is_422_naming_the_field_and_nothing_is_written(api, bo
 
     assert (status, answer["error"]["code"]) == (422, "VALIDATION_ERROR")
     assert field in [detail["field"] for detail in answer["error"]["details"]]
-    assert api("GET", EMPLOYEE, "1001")[0] == 404
+    status, answer = api("GET", EMPLOYEE, "1001")
+    assert (status, answer["error"]["code"]) == (404, "EMPLOYEE_NOT_FOUND")
 
 
 @pytest.mark.parametrize("bad_id", ["a" * 65, "bad!", "with space", "ü"])
@@ -209,6 +220,30 @@ def test_listing_filters_by_access_status_and_fills_its_pages(api):
     assert [i["employeeId"] for i in others["items"]] == ["e0", "e2", "e4"]
 
 
+def test_listing_by_status_counts_an_invitation_past_its_expiry_as_not_activated_before_any_sweep(api, clock):
+    for n in range(3):
+        register(api, f"e{n}")
+    assert api("POST", ACCESS, "e1")[0] == 201  # expires at NOW + 96 h
+    clock.advance(HOUR)
+    assert api("POST", ACCESS, "e2")[0] == 201  # expires an hour later
+
+    def listed(status: str) -> list[str]:
+        answer, page = api("GET", EMPLOYEES, query={"accessStatus": status})
+        assert answer == 200, page
+        return [item["employeeId"] for item in page["items"]]
+
+    clock.advance(95 * HOUR - 1)  # a second before e1's expiresAt
+    assert (listed("invited"), listed("not_activated")) == (["e1", "e2"], ["e0"])
+
+    clock.advance(2)  # a second after it
+
+    assert (listed("invited"), listed("not_activated")) == (["e2"], ["e0", "e1"])
+    _, e1 = api("GET", EMPLOYEE, "e1")
+    assert (e1["access"]["status"], e1["access"]["invitation"]["status"]) == ("not_activated", "expired")
+    assert EmployeeModel.get("acme", "e1").state == "invited"  # no sweep ran: the table still says invited
+    assert api("POST", ACCESS, "e1")[0] == 201  # and it can be granted again
+
+
 @pytest.mark.parametrize(
     "query", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"accessStatus": "gone"}, {"nextToken": "%%%"}]
 )
@@ -237,16 +272,42 @@ def test_grant_answers_201_with_the_invitation_and_sends_one_mail(api):
     assert "https://werknemer.example.test/activate?token=" in mail.get_body(("plain",)).get_content()
 
 
+def test_a_grant_before_the_employer_has_a_name_is_409(api):
+    assert api("PUT", EMPLOYEE, "1001", body=JAN)[0] == 200
+
+    status, body = api("POST", ACCESS, "1001")
+
+    assert (status, body["error"]["code"]) == (409, "EMPLOYER_PROFILE_MISSING")
+    assert sent_mail() == []
+
+
+def test_a_body_not_sent_as_json_is_415(api):
+    status, body = api("PUT", EMPLOYER, raw_body='{"name": "Acme"}', headers={"Content-Type": "text/plain"})
+    form_status, _ = api(
+        "PUT", EMPLOYER, raw_body="name=Acme", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+
+    assert (status, body["error"]["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert form_status == 415
+    assert api("GET", EMPLOYER)[0] == 404
+
+
+def test_json_with_a_charset_is_json(api):
+    status, _ = api("PUT", EMPLOYER, body={"name": "Acme"}, headers={"Content-Type": "application/json; charset=utf-8"})
+    assert status == 200
+
+
 def test_grant_errors(api):
     register(api, "nomail", email=None)
     register(api)
 
-    assert api("POST", ACCESS, "ghost")[1]["error"]["code"] == "EMPLOYEE_NOT_FOUND"
-    assert api("POST", ACCESS, "nomail")[1]["error"]["code"] == "EMAIL_MISSING"
+    assert error_of(api("POST", ACCESS, "ghost")) == (404, "EMPLOYEE_NOT_FOUND")
+    assert error_of(api("POST", ACCESS, "nomail")) == (409, "EMAIL_MISSING")
     assert api("POST", ACCESS, "1001")[0] == 201
-    assert api("POST", ACCESS, "1001")[1]["error"]["code"] == "ALREADY_INVITED"
+    assert error_of(api("POST", ACCESS, "1001")) == (409, "ALREADY_INVITED")
+    # In-process shortcut: the state an activation leaves (tests/e2e/test_employer_api.py gets there for real).
     EmployeeModel("acme", "1001").update(actions=[EmployeeModel.state.set("active")])
-    assert api("POST", ACCESS, "1001")[1]["error"]["code"] == "ALREADY_ACTIVE"
+    assert error_of(api("POST", ACCESS, "1001")) == (409, "ALREADY_ACTIVE")
     assert len(sent_mail()) == 1
 
 
@@ -272,8 +333,8 @@ def test_revoke_then_resend_and_revoke_have_nothing_open(api):
     assert status == 200
     assert body["access"] == body["access"] | {"status": "not_activated"}
     assert body["access"]["invitation"]["status"] == "revoked"
-    assert api("POST", RESEND, "1001")[1]["error"]["code"] == "NO_OPEN_INVITATION"
-    assert api("DELETE", INVITATION, "1001")[1]["error"]["code"] == "NO_OPEN_INVITATION"
+    assert error_of(api("POST", RESEND, "1001")) == (409, "NO_OPEN_INVITATION")
+    assert error_of(api("DELETE", INVITATION, "1001")) == (409, "NO_OPEN_INVITATION")
     assert api("POST", ACCESS, "1001")[0] == 201
 
 
@@ -298,10 +359,40 @@ def test_a_retried_grant_with_an_idempotency_key_answers_the_first_result_and_ma
     assert first[0] == retry[0] == 201
     assert first[1] == retry[1]
     assert len(sent_mail()) == 1
-    assert api("POST", ACCESS, "1001", headers={header: "grant-1001-b"})[1]["error"]["code"] == "ALREADY_INVITED"
+    assert error_of(api("POST", ACCESS, "1001", headers={header: "grant-1001-b"})) == (409, "ALREADY_INVITED")
 
 
 def test_an_idempotency_key_of_another_shape_is_422(api):
     register(api)
     status, body = api("POST", ACCESS, "1001", headers={"Idempotency-Key": "x" * 129})
     assert (status, body["error"]["code"]) == (422, "VALIDATION_ERROR")
+
+
+def test_the_tenant_check_uses_the_employer_id_the_route_receives(aws):
+    """Even if pathParameters and the path disagree (API Gateway keeps them equal), the id checked is
+    the one the route acts on."""
+    app = load_function("grant_access")
+    event = api_event("GET", EMPLOYER, {"employerId": "acme"}, claims=employer_claims("acme"))
+    event["path"] = "/employers/globex"
+    without_parameters = api_event("GET", EMPLOYER, {"employerId": "globex"}, claims=employer_claims("acme"))
+    without_parameters["pathParameters"] = None
+
+    for forged in (event, without_parameters):
+        response = app.handler(forged, LambdaContext())
+        assert (response["statusCode"], response_json(response)["error"]["code"]) == (403, "FORBIDDEN")
+
+
+def test_an_internationalised_domain_is_stored_in_the_ascii_form_mail_is_sent_to(api):
+    assert register(api, email="jan@exämple.nl")["email"] == "jan@xn--exmple-cua.nl"
+    status, body = api("PUT", EMPLOYEE, "1002", body=JAN | {"email": "jän@example.nl"})
+    assert (status, body["error"]["details"][0]["field"]) == (422, "body.email")
+
+
+def test_a_body_marked_base64_that_is_not_is_400(aws):
+    app = load_function("grant_access")
+    event = api_event("PUT", EMPLOYER, {"employerId": "acme"}, claims=employer_claims("acme"))
+    event["body"], event["isBase64Encoded"] = "not base64!", True
+
+    response = app.handler(event, LambdaContext())
+
+    assert (response["statusCode"], response_json(response)["error"]["code"]) == (400, "BAD_REQUEST")

@@ -330,7 +330,7 @@ def test_custom_html_escapes_every_value_and_sits_in_the_standard_layout(texts):
     mail = texts.render(INV, "acme", context("nl", employee_name="<b>Jan</b>", employer_name='"><script>x</script>'))
 
     assert "<h1>Hoi &lt;b&gt;Jan&lt;/b&gt;</h1>" in mail.html
-    assert f'<a href="{LINK}">Activeren</a>' in mail.html
+    assert f'<a href="{LINK}" rel="noopener noreferrer">Activeren</a>' in mail.html
     assert "<script>" not in mail.html
     assert mail.html.startswith("<!DOCTYPE html>")
     assert "&#34;&gt;&lt;script&gt;x&lt;/script&gt; &middot; Werknemerloket" in mail.html
@@ -377,3 +377,48 @@ def test_compiling_checks_the_rules_again():
 
 def test_sample_values_used_by_validation_are_the_public_variables_only(texts):
     assert sorted(template_variables(context())) == sorted(custom.TEMPLATE_VARIABLES)
+
+
+def test_the_employers_own_html_is_cleaned_of_scripts_handlers_and_javascript_links():
+    from werknemerloket.mail.message import MailContext, MailKind, MailTemplate
+    from werknemerloket.mail.texts import compose
+
+    template = MailTemplate(
+        subject="Welkom",
+        text="Activeer: {{ activation_url }}",
+        html=(
+            '<p onclick="steal()">Hoi {{ employee_name }}<script>steal()</script></p>'
+            '<a href="javascript:steal()">klik</a><a href="{{ activation_url }}">Activeren</a>'
+            '<img src="x" onerror="steal()"><iframe src="https://evil.example"></iframe>'
+        ),
+    )
+    context = MailContext(
+        employee_name="Jan",
+        employer_name="Acme",
+        activation_url="https://werknemer.example.test/activate?token=abc",
+        expires_at=datetime(2026, 12, 8, 15, 20, tzinfo=UTC),
+        language="nl",
+    )
+
+    html = compose(MailKind.INVITATION, template, context).html
+
+    assert "steal()" not in html
+    assert "<img" not in html
+    assert "<script" not in html
+    assert "<iframe" not in html
+    assert "javascript:" not in html
+    assert 'href="https://werknemer.example.test/activate?token=abc"' in html
+    assert "Hoi Jan" in html
+
+
+def test_a_link_shown_only_for_the_sample_values_is_refused(texts):
+    error = refusal(
+        texts,
+        MailTemplate(
+            "Hoi",
+            "{% if employee_name == 'Jan de Vries' %}{{ activation_url }}{% endif %}",
+        ),
+    )
+
+    assert error.details[0]["field"] == "body.text"
+    assert error.details[0]["variable"] == "activation_url"

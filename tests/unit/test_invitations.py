@@ -83,6 +83,14 @@ def test_grant_needs_an_email_address(world):
     assert world.mailer.sent == []
 
 
+def test_grant_needs_the_employers_name_for_the_mail(world):
+    world.employers.items.clear()
+    with pytest.raises(ConflictError) as error:
+        world.service.grant("acme", "1001")
+    assert error.value.code == "EMPLOYER_PROFILE_MISSING"
+    assert world.mailer.sent == []
+
+
 def test_grant_of_an_unknown_employee_is_not_found(world):
     with pytest.raises(NotFoundError):
         world.service.grant("acme", "nobody")

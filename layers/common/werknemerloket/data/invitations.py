@@ -156,10 +156,12 @@ class DynamoInvitationRepository:
             previous = employee.invitation
             if previous is not None and previous.status in OPEN_STATUSES:
                 # Open in the store but past its expiry (the sweep has not got to it yet): end it now.
+                # `expired` is accepted too: a grant taken back after a refused mail leaves it so.
                 write.update(
                     InvitationModel(previous.invitation_id),
                     actions=self.end_actions(InvitationStatus.EXPIRED, now),
-                    condition=InvitationModel.status.is_in(*_OPEN) & (InvitationModel.expires_at <= to_iso(now)),
+                    condition=InvitationModel.status.is_in(*_OPEN, InvitationStatus.EXPIRED.value)
+                    & (InvitationModel.expires_at <= to_iso(now)),
                 )
 
     def replace(self, employee: Employee, new: Invitation, token_hash: str, now: datetime) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -26,8 +26,8 @@ from werknemerloket.domain.entities import (
 )
 from werknemerloket.domain.ports import InvitationRepository, Mailer, MailRenderer, StaleStateError
 from werknemerloket.domain.tokens import new_token, token_hash
-from werknemerloket.errors import ConflictError, MailNotSentError, employee_not_found
-from werknemerloket.mail.message import MailContext, MailKind
+from werknemerloket.errors import ConflictError, employee_not_found
+from werknemerloket.mail.message import MailContent, MailContext, MailKind
 from werknemerloket.observability import MetricUnit, logger, metrics
 
 ACTIVATION_PATH = "/activate"
@@ -53,6 +53,14 @@ def _no_open_invitation() -> ConflictError:
     return ConflictError("The employee has no unused invitation to resend or revoke.", code="NO_OPEN_INVITATION")
 
 
+def _changed() -> ConflictError:
+    return ConflictError(
+        "The invitation changed while this request was handled (another resend, revoke or grant); "
+        "read the employee and try again if still needed.",
+        code="INVITATION_CHANGED",
+    )
+
+
 def _open_invitation(employee: Employee, now: datetime) -> InvitationSummary:
     invitation = employee.invitation
     if (
@@ -62,14 +70,6 @@ def _open_invitation(employee: Employee, now: datetime) -> InvitationSummary:
     ):
         raise _no_open_invitation()
     return invitation
-
-
-@dataclass(frozen=True)
-class _Sending:
-    employee: Employee
-    employer: Employer
-    invitation: Invitation
-    token: str
 
 
 class InvitationService:
@@ -90,12 +90,25 @@ class InvitationService:
     def _now(self) -> datetime:
         return self._clock.now().replace(microsecond=0)
 
-    def _read(self, employer_id: str, employee_id: str) -> tuple[Employee, Employer]:
+    def _read(self, employer_id: str, employee_id: str) -> tuple[Employee, Employer | None]:
         employee, employer = self._repository.employee_with_employer(employer_id, employee_id)
         if employee is None:
             raise employee_not_found(employer_id, employee_id)
-        # Employees may be registered before their employer's profile; the mail then names the id.
-        return employee, employer or Employer(employer_id, employer_id)
+        return employee, employer
+
+    @staticmethod
+    def _mailable(employee: Employee, employer: Employer | None) -> tuple[str, Employer]:
+        """The address and the employer's name a mail needs, or why it cannot be sent."""
+        if employer is None:
+            # Employees may be registered first, but the mail and the pages name the employer.
+            raise ConflictError(
+                "Give the employer its name (PUT /employers/{employerId}) before granting access: the mail and "
+                "the pages show it.",
+                code="EMPLOYER_PROFILE_MISSING",
+            )
+        if employee.profile.email is None:
+            raise ConflictError("Register the employee's e-mail address before granting access.", code="EMAIL_MISSING")
+        return employee.profile.email, employer
 
     def _new_invitation(self, employee: Employee, now: datetime, send_count: int) -> tuple[Invitation, str]:
         invitation = Invitation(
@@ -112,53 +125,63 @@ class InvitationService:
     def _invited(self, employee: Employee, invitation: Invitation) -> Employee:
         return replace(employee, state=AccessStatus.INVITED, invitation=invitation.summary())
 
-    def _mail(self, sending: _Sending, resent: bool) -> None:
-        content = self._texts.render(
+    def _content(
+        self, employee: Employee, employer: Employer, invitation: Invitation, token: str, resent: bool
+    ) -> MailContent:
+        """Rendered before anything is written, so that a text that cannot be rendered changes nothing."""
+        return self._texts.render(
             MailKind.INVITATION,
-            sending.employer.employer_id,
+            employer.employer_id,
             MailContext(
-                employee_name=sending.employee.profile.name,
-                employer_name=sending.employer.name,
-                activation_url=activation_url(self._public_base_url, sending.token),
-                expires_at=sending.invitation.expires_at,
-                language=sending.employee.profile.language,
+                employee_name=employee.profile.name,
+                employer_name=employer.name,
+                activation_url=activation_url(self._public_base_url, token),
+                expires_at=invitation.expires_at,
+                language=employee.profile.language,
                 resent=resent,
             ),
         )
-        assert sending.employee.profile.email is not None
-        self._mailer.send(sending.employee.profile.email, content)
 
-    @staticmethod
-    def _take_back(undo: Callable[[], None], invitation: Invitation) -> None:
+    def _send_or_take_back(
+        self, to: str, content: MailContent, undo: Callable[[], None], invitation: Invitation
+    ) -> None:
+        """Send the mail; whatever stops it takes the written change back, so no one looks invited unmailed."""
         try:
-            undo()
-        except StaleStateError:
-            # Someone acted on the new invitation in the meantime (it cannot have been mailed, so
-            # this is a concurrent resend or revoke); their state stands.
-            logger.error("could not take back an unmailed invitation", extra=_ids(invitation))
-        else:
-            logger.warning("invitation mail not sent; change taken back", extra=_ids(invitation))
+            self._mailer.send(to, content)
+        except Exception:
+            try:
+                undo()
+            except StaleStateError:
+                # Someone acted on the new invitation in the meantime (it cannot have been mailed, so
+                # this is a concurrent resend or revoke); their state stands.
+                logger.error("could not take back an unmailed invitation", extra=_ids(invitation))
+            else:
+                logger.warning("invitation mail not sent; change taken back", extra=_ids(invitation))
+            raise
+
+    def _lost_race(self, employer_id: str, employee_id: str, now: datetime) -> ConflictError:
+        """What to answer when the employee changed between reading and writing: what the winner left."""
+        current, _ = self._read(employer_id, employee_id)
+        if conflict := _already(current, now):
+            return conflict if conflict.code == "ALREADY_ACTIVE" else _changed()
+        return _no_open_invitation()
 
     def grant(self, employer_id: str, employee_id: str) -> Employee:
         now = self._now()
         employee, employer = self._read(employer_id, employee_id)
-        if employee.profile.email is None:
-            raise ConflictError("Register the employee's e-mail address before granting access.", code="EMAIL_MISSING")
+        to, employer = self._mailable(employee, employer)
         if conflict := _already(employee, now):
             raise conflict
         invitation, token = self._new_invitation(employee, now, send_count=1)
+        content = self._content(employee, employer, invitation, token, resent=False)
         try:
             self._repository.open(employee, invitation, token_hash(token), now)
         except StaleStateError:
             current, _ = self._read(employer_id, employee_id)
-            raise _already(current, now) or ConflictError(
-                "The employee changed while access was being granted; try again.", code="CONFLICT"
-            ) from None
-        try:
-            self._mail(_Sending(employee, employer, invitation, token), resent=False)
-        except MailNotSentError:
-            self._take_back(lambda: self._repository.undo_open(employee, invitation, token_hash(token)), invitation)
-            raise
+            raise _already(current, now) or _changed() from None
+        self._send_or_take_back(
+            to, content, lambda: self._repository.undo_open(employee, invitation, token_hash(token)), invitation
+        )
         metrics.add_metric(name="InvitationsSent", unit=MetricUnit.Count, value=1)
         logger.info("invitation sent", extra=_ids(invitation))
         return self._invited(employee, invitation)
@@ -167,16 +190,16 @@ class InvitationService:
         now = self._now()
         employee, employer = self._read(employer_id, employee_id)
         previous = _open_invitation(employee, now)
+        to, employer = self._mailable(employee, employer)
         invitation, token = self._new_invitation(employee, now, send_count=previous.send_count + 1)
+        content = self._content(employee, employer, invitation, token, resent=True)
         try:
             self._repository.replace(employee, invitation, token_hash(token), now)
         except StaleStateError:
-            raise _no_open_invitation() from None
-        try:
-            self._mail(_Sending(employee, employer, invitation, token), resent=True)
-        except MailNotSentError:
-            self._take_back(lambda: self._repository.undo_replace(employee, invitation, token_hash(token)), invitation)
-            raise
+            raise self._lost_race(employer_id, employee_id, now) from None
+        self._send_or_take_back(
+            to, content, lambda: self._repository.undo_replace(employee, invitation, token_hash(token)), invitation
+        )
         metrics.add_metric(name="InvitationsResent", unit=MetricUnit.Count, value=1)
         logger.info("invitation resent", extra=_ids(invitation) | {"replaced": previous.invitation_id})
         return self._invited(employee, invitation)
@@ -188,7 +211,7 @@ class InvitationService:
         try:
             self._repository.revoke(employee, now)
         except StaleStateError:
-            raise _no_open_invitation() from None
+            raise self._lost_race(employer_id, employee_id, now) from None
         metrics.add_metric(name="InvitationsRevoked", unit=MetricUnit.Count, value=1)
         logger.info("invitation revoked", extra={"invitationId": invitation.invitation_id, **_who(employee)})
         return replace(

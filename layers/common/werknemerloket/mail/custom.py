@@ -231,10 +231,20 @@ def validate(template: MailTemplate, sample: Mapping[str, Any]) -> MailTemplate:
                 )
             )
             continue
-        problems += _test_render(part, source, html, sample)
+        # Twice, with other values the second time, so that a link shown only for the sample's own
+        # values ({% if employee_name == "..." %}) is refused too.
+        problems += _test_render(part, source, html, sample) or _test_render(part, source, html, _variant(sample))
     if problems:
         raise template_invalid(problems[:MAX_PROBLEMS])
     return template
+
+
+def _variant(sample: Mapping[str, Any]) -> dict[str, Any]:
+    """Other values for every variable but the link."""
+    return {
+        name: value if name == REQUIRED_VARIABLE else value + 1 if isinstance(value, int) else f"{value} (2)"
+        for name, value in sample.items()
+    }
 
 
 def _test_render(part: str, source: str, html: bool, sample: Mapping[str, Any]) -> list[TemplateProblem]:

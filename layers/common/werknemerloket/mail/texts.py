@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
@@ -120,6 +121,9 @@ def _one_line(subject: str) -> str:
     return " ".join(subject.split())
 
 
+_HTML_TAGS = nh3.ALLOWED_TAGS - {"img", "map", "area"}
+
+
 def compose(kind: MailKind, template: MailTemplate, context: MailContext) -> MailContent:
     """Render `template` for `context`; raises `TEMPLATE_INVALID` if the source breaks the rules."""
     values = template_variables(context)
@@ -130,8 +134,11 @@ def compose(kind: MailKind, template: MailTemplate, context: MailContext) -> Mai
         notice = _OWN.get_template(f"notice.{context.language}.txt").render(kind=kind.value).strip()
     content = None
     if template.html is not None:
-        # Safe: the sandbox autoescaped every value this HTML prints.
-        content = Markup(custom.compile_part("html", template.html, html=True).render(values))  # noqa: S704
+        # Safe: the sandbox autoescaped every value this HTML prints, and the employer's own markup is
+        # cleaned of scripts, styles, event handlers, forms and javascript: links (Ammonia, via nh3),
+        # and of images: a mail client fetches them unasked, which would hand the link to their host.
+        rendered = custom.compile_part("html", template.html, html=True).render(values)
+        content = Markup(nh3.clean(rendered, tags=_HTML_TAGS))  # noqa: S704
     html = _OWN.get_template("layout.html").render(
         language=context.language,
         subject=subject,

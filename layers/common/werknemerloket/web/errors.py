@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import binascii
 import json
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from pydantic import BaseModel, Field
 
 from werknemerloket.errors import (
@@ -56,6 +61,7 @@ _DESCRIPTIONS = {
     404: "Not found.",
     409: "Conflicts with the current state.",
     413: "Body too large (`PAYLOAD_TOO_LARGE`).",
+    415: "The body is not sent as JSON (`UNSUPPORTED_MEDIA_TYPE`).",
     422: "Request validation failed (`VALIDATION_ERROR`).",
     502: "The mail service did not take the mail (`MAIL_NOT_SENT`); nothing was changed.",
 }
@@ -85,20 +91,32 @@ def error_response(status: int, code: str, message: str, details: list[dict[str,
     )
 
 
-def too_large(event: dict[str, Any], limit: int) -> dict[str, Any] | None:
-    """413 before anything parses the body (the resolver validates before any middleware runs)."""
-    body = event.get("body") or ""
-    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
-    if size <= limit:
-        return None
+_SEND_JSON = "Send the body as JSON, with Content-Type: application/json."
+
+
+def _raw_error(status: int, code: str, message: str) -> dict[str, Any]:
     return {
-        "statusCode": 413,
+        "statusCode": status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps(
-            {"error": {"code": "PAYLOAD_TOO_LARGE", "message": f"The body may hold at most {limit} bytes."}}
-        ),
+        "body": json.dumps({"error": {"code": code, "message": message}}),
         "isBase64Encoded": False,
     }
+
+
+def unreadable_body(event: dict[str, Any], limit: int) -> dict[str, Any] | None:
+    """413 for a body over `limit` bytes, 415 for a body declared as anything but JSON: answered
+    before the resolver parses the body (it validates before any middleware runs)."""
+    body = event.get("body") or ""
+    if not body:
+        return None
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if size > limit:
+        return _raw_error(413, "PAYLOAD_TOO_LARGE", f"The body may hold at most {limit} bytes.")
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    media_type = headers.get("content-type", content_types.APPLICATION_JSON).split(";")[0].strip().lower()
+    if media_type != content_types.APPLICATION_JSON:
+        return _raw_error(415, "UNSUPPORTED_MEDIA_TYPE", _SEND_JSON)
+    return None
 
 
 def status_of(error: DomainError) -> HTTPStatus:
@@ -133,7 +151,19 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
             return error_response(400, "BAD_REQUEST", "The body is not valid JSON.")
         return error_response(422, "VALIDATION_ERROR", "The request is not valid.", validation_details(error))
 
-    @app.exception_handler([UnicodeDecodeError, json.JSONDecodeError])
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _media_type(_: Exception) -> Response[str]:
+        return error_response(
+            415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON, with Content-Type: application/json."
+        )
+
+    @app.exception_handler(IdempotencyAlreadyInProgressError)
+    def _in_progress(_: Exception) -> Response[str]:
+        return error_response(
+            409, "REQUEST_IN_PROGRESS", "A request with this Idempotency-Key is still being handled; retry shortly."
+        )
+
+    @app.exception_handler([UnicodeDecodeError, json.JSONDecodeError, binascii.Error])
     def _undecodable(_: Exception) -> Response[str]:
         return error_response(400, "BAD_REQUEST", "The body is not valid UTF-8 JSON.")
 

@@ -7,7 +7,8 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from werknemerloket.clock import get_clock, to_iso
@@ -21,6 +22,17 @@ def _no_control_characters(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
     return value
+
+
+def _deliverable_address(value: str) -> str:
+    """A syntactically valid address, in the ASCII form SES sends to (IDN domains as xn--)."""
+    try:
+        valid = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(f"is not a valid e-mail address: {error}") from None
+    if valid.ascii_email is None:
+        raise ValueError("must have an ASCII part before the @ (the mail service cannot deliver to others)")
+    return valid.ascii_email
 
 
 def _past_date(value: str) -> date:
@@ -61,8 +73,10 @@ class EmployerOut(ApiModel):
 
 class EmployeeIn(ApiModel):
     name: Name = Field(examples=["Jan de Vries"])
-    email: Annotated[EmailStr, Field(max_length=254)] | None = Field(
-        description="Needed before access can be granted; a private address is advised.", examples=["jan@example.nl"]
+    email: Annotated[str, Field(max_length=254), AfterValidator(_deliverable_address)] | None = Field(
+        default=None,
+        description="Needed before access can be granted; a private address is advised. Absent or null: none.",
+        examples=["jan@example.nl"],
     )
     date_of_birth: Annotated[
         str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["1990-05-17"]), AfterValidator(_past_date)
