@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
+from datetime import UTC, datetime
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from local.offline import create_tables
+from werknemerloket.clock import FixedClock, get_clock, set_clock
 from werknemerloket.mail import gateway
 from werknemerloket.settings import get_settings
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_function(name: str) -> ModuleType:
-    """Import functions/<name>/app.py as its own module, as Lambda would with CodeUri on the path."""
-    module_name = f"function_{name}_app"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(ROOT / "functions" / name))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "functions" / name))
-    sys.modules[module_name] = module
-    return module
+NOW = datetime(2026, 12, 4, 15, 20, 7, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -46,3 +26,15 @@ def aws() -> Iterator[None]:
         boto3.client("ses", region_name="eu-west-1").verify_email_identity(EmailAddress=get_settings().mail_sender)
         yield
         gateway._ses.cache_clear()
+
+
+@pytest.fixture
+def clock() -> Iterator[FixedClock]:
+    """The clock the handlers and `services` ask (`werknemerloket.clock`), standing still at NOW until moved."""
+    previous = get_clock()
+    fixed = FixedClock(NOW)
+    set_clock(fixed)
+    try:
+        yield fixed
+    finally:
+        set_clock(previous)
