@@ -14,9 +14,10 @@ from werknemerloket.domain.entities import (
     Invitation,
     InvitationStatus,
 )
-from werknemerloket.domain.ports import StaleStateError
+from werknemerloket.domain.ports import MailingRead, StaleStateError
 from werknemerloket.errors import MailNotSentError
-from werknemerloket.mail.message import MailContent, MailContext, MailKind
+from werknemerloket.mail.message import MailContent, MailContext, MailKind, MailTemplate, TemplateInForce
+from werknemerloket.mail.texts import in_force
 
 
 class FakeEmployers:
@@ -69,9 +70,17 @@ class FakeInvitations:
     employers: FakeEmployers
     invitations: dict[str, Invitation] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
+    own_texts: dict[tuple[str, MailKind, str], MailTemplate] = field(default_factory=dict)
 
     def employee_with_employer(self, employer_id: str, employee_id: str) -> tuple[Employee | None, Employer | None]:
         return self.employees.get(employer_id, employee_id), self.employers.get(employer_id)
+
+    def read(self, employer_id: str, employee_id: str, kind: MailKind) -> MailingRead:
+        employee = self.employees.get(employer_id, employee_id)
+        if employee is None:
+            return MailingRead(None, None, {})
+        texts = {language: t for (e, k, language), t in self.own_texts.items() if (e, k) == (employer_id, kind)}
+        return MailingRead(employee, self.employers.get(employer_id), texts)
 
     def _check_unchanged(self, employee: Employee) -> None:
         current = self.employees.get(employee.employer_id, employee.employee_id)
@@ -151,12 +160,17 @@ class FakeMailer:
 class RecordingTexts:
     """Renders a mail that shows exactly which context it was given."""
 
-    contexts: list[tuple[MailKind, str, MailContext]] = field(default_factory=list)
+    contexts: list[tuple[MailKind, MailContext]] = field(default_factory=list)
+    texts_in_force: list[TemplateInForce] = field(default_factory=list)
 
     def render(self, kind: MailKind, employer_id: str, context: MailContext) -> MailContent:
-        self.contexts.append((kind, employer_id, context))
+        return self.render_in_force(in_force(kind, context.language, None), context)
+
+    def render_in_force(self, text: TemplateInForce, context: MailContext) -> MailContent:
+        self.contexts.append((text.kind, context))
+        self.texts_in_force.append(text)
         return MailContent(
-            subject=f"{kind.value} for {context.employee_name}",
+            subject=f"{text.kind.value} for {context.employee_name}",
             text=context.activation_url,
             html=f"<a href='{context.activation_url}'>link</a>",
         )

@@ -10,7 +10,7 @@ from werknemerloket.domain.entities import AccessStatus, EmployeeProfile, Employ
 from werknemerloket.domain.invitations import InvitationService
 from werknemerloket.domain.tokens import token_hash
 from werknemerloket.errors import ConflictError, MailNotSentError, NotFoundError
-from werknemerloket.mail.message import MailKind
+from werknemerloket.mail.message import MailKind, MailTemplate
 
 from .fakes import FakeEmployees, FakeEmployers, FakeInvitations, FakeMailer, RecordingTexts
 
@@ -65,10 +65,10 @@ def test_grant_validity_is_96_hours_from_the_whole_second_of_sending(world):
 
     assert employee.invitation.sent_at == NOW.replace(microsecond=0)
     assert employee.invitation.expires_at == NOW.replace(microsecond=0) + timedelta(hours=96)
-    kind, employer_id, context = world.texts.contexts[0]
-    assert (kind, employer_id, context.employer_name, context.resent) == (
+    kind, context = world.texts.contexts[0]
+    assert (kind, world.texts.texts_in_force[0].custom, context.employer_name, context.resent) == (
         MailKind.INVITATION,
-        "acme",
+        False,
         "Acme B.V.",
         False,
     )
@@ -107,8 +107,8 @@ def test_second_grant_is_refused_while_invited_and_allowed_after_expiry(world):
 
     assert again.invitation.send_count == 1
     assert len(world.mailer.sent) == 2
-    first_id = world.texts.contexts[0][2].activation_url
-    assert first_id != world.texts.contexts[1][2].activation_url
+    first_id = world.texts.contexts[0][1].activation_url
+    assert first_id != world.texts.contexts[1][1].activation_url
 
 
 def test_refused_mail_leaves_no_invitation_behind(world):
@@ -133,7 +133,7 @@ def test_resend_replaces_the_link_and_restarts_validity(world):
     assert resent.invitation.expires_at == first.invitation.expires_at + timedelta(hours=1)
     assert world.store.invitations[first.invitation.invitation_id].status is InvitationStatus.REPLACED
     assert world.token_of(0) != world.token_of(1)
-    assert world.texts.contexts[1][2].resent is True
+    assert world.texts.contexts[1][1].resent is True
 
 
 def test_refused_resend_mail_keeps_the_first_invitation_open(world):
@@ -172,10 +172,25 @@ def test_resend_and_revoke_need_an_open_invitation(world, action):
 
 
 def test_a_grant_that_loses_a_race_answers_already_invited(world):
-    employee = world.employees.get("acme", "1001")
-    world.service.grant("acme", "1001")  # the concurrent winner
-    world.store.employee_with_employer = lambda *_: (employee, world.employers.get("acme"))  # type: ignore[method-assign]
+    stale = world.store.read("acme", "1001", MailKind.INVITATION)  # what the loser read
+    world.service.grant("acme", "1001")  # the concurrent winner writes first
+    reads = iter([stale])
+    current = world.store.read
+    world.store.read = lambda *args: next(reads, None) or current(*args)  # type: ignore[method-assign]
 
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError) as error:
         world.service.grant("acme", "1001")
+
+    assert error.value.code == "ALREADY_INVITED"
     assert len(world.mailer.sent) == 1
+    assert len(world.store.invitations) == 1
+
+
+def test_the_employers_own_text_in_the_employees_language_is_used(world):
+    own = MailTemplate("Welkom", "Klik {{ activation_url }}")
+    world.store.own_texts[("acme", MailKind.INVITATION, "nl")] = own
+
+    world.service.grant("acme", "1001")
+
+    [text] = world.texts.texts_in_force
+    assert (text.custom, text.template, text.language) == (True, own, "nl")

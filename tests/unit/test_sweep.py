@@ -189,8 +189,8 @@ def test_reminder_is_sent_once_at_its_moment_with_a_fresh_link_to_the_same_invit
     result = world.sweep.run()
 
     assert (result.reminded, result.items_read) == (1, 1)
-    [(kind, employer_id, context)] = world.reminders()
-    assert (kind, employer_id, context.language) == (MailKind.REMINDER, "acme", "en")
+    [(kind, context)] = world.reminders()
+    assert (kind, context.language, context.employer_name) == (MailKind.REMINDER, "en", "Acme B.V.")
     assert context.employer_name == "Acme B.V."
     assert context.expires_at == world.invitation(invitation_id).expires_at == NOW + timedelta(hours=96)
     assert world.mailer.sent[1].to == "jan@example.nl"

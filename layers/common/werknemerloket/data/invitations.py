@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -17,6 +17,7 @@ from pynamodb.transactions import TransactGet, TransactWrite
 from werknemerloket.clock import to_iso
 from werknemerloket.data.models import (
     SUMMARY_ID,
+    EmailTemplateModel,
     EmployeeModel,
     EmployerModel,
     InvitationModel,
@@ -25,6 +26,7 @@ from werknemerloket.data.models import (
     connection,
 )
 from werknemerloket.data.registry import employee_from_item
+from werknemerloket.data.templates import template_from_item, template_key
 from werknemerloket.domain.entities import (
     OPEN_STATUSES,
     AccessStatus,
@@ -34,7 +36,8 @@ from werknemerloket.domain.entities import (
     InvitationStatus,
     InvitationSummary,
 )
-from werknemerloket.domain.ports import StaleStateError
+from werknemerloket.domain.ports import MailingRead, StaleStateError
+from werknemerloket.mail.message import LANGUAGES, MailKind
 from werknemerloket.settings import Settings
 
 _OPEN = [status.value for status in OPEN_STATUSES]
@@ -64,18 +67,38 @@ class DynamoInvitationRepository:
     # ------------------------------------------------------------------ reading
 
     def employee_with_employer(self, employer_id: str, employee_id: str) -> tuple[Employee | None, Employer | None]:
+        read = self._read(employer_id, employee_id, kind=None)
+        return read.employee, read.employer
+
+    def read(self, employer_id: str, employee_id: str, kind: MailKind) -> MailingRead:
+        return self._read(employer_id, employee_id, kind)
+
+    def _read(self, employer_id: str, employee_id: str, kind: MailKind | None) -> MailingRead:
+        """One TransactGetItems: the employee, the employer and, for a mail, its own texts in every
+        language (the employee's language is known only after the read)."""
         with TransactGet(connection=connection()) as get:
             employee_future = get.get(EmployeeModel, employer_id, employee_id)
             employer_future = get.get(EmployerModel, employer_id)
+            text_futures = {}
+            if kind is not None:
+                text_futures = {
+                    language: get.get(EmailTemplateModel, employer_id, template_key(kind, language))
+                    for language in LANGUAGES
+                }
         try:
             employee = employee_from_item(employee_future.get())
         except EmployeeModel.DoesNotExist:
-            return None, None
+            return MailingRead(None, None, {})
         try:
             employer_item = employer_future.get()
+            employer: Employer | None = Employer(employer_item.employer_id, employer_item.name)
         except EmployerModel.DoesNotExist:
-            return employee, None
-        return employee, Employer(employer_item.employer_id, employer_item.name)
+            employer = None
+        own_texts = {}
+        for language, future in text_futures.items():
+            with suppress(EmailTemplateModel.DoesNotExist):
+                own_texts[language] = template_from_item(future.get())
+        return MailingRead(employee, employer, own_texts)
 
     # ------------------------------------------------------------------ items and conditions
 

@@ -13,13 +13,18 @@ def template_key(kind: MailKind, language: str) -> str:
     return f"{kind.value}#{language}"
 
 
+def template_from_item(item: EmailTemplateModel) -> MailTemplate:
+    return MailTemplate(subject=item.subject, text=item.text, html=item.html)
+
+
 class DynamoTemplateStore:
     def get(self, employer_id: str, kind: MailKind, language: str) -> MailTemplate | None:
         try:
-            item = EmailTemplateModel.get(employer_id, template_key(kind, language), consistent_read=True)
+            return template_from_item(
+                EmailTemplateModel.get(employer_id, template_key(kind, language), consistent_read=True)
+            )
         except EmailTemplateModel.DoesNotExist:
             return None
-        return MailTemplate(subject=item.subject, text=item.text, html=item.html)
 
     def put(self, employer_id: str, kind: MailKind, language: str, template: MailTemplate, now: datetime) -> None:
         EmailTemplateModel(

@@ -24,10 +24,11 @@ from werknemerloket.domain.entities import (
     InvitationStatus,
     InvitationSummary,
 )
-from werknemerloket.domain.ports import InvitationRepository, Mailer, MailRenderer, StaleStateError
+from werknemerloket.domain.ports import InvitationRepository, Mailer, MailingRead, MailRenderer, StaleStateError
 from werknemerloket.domain.tokens import new_token, token_hash
 from werknemerloket.errors import ConflictError, employee_not_found
 from werknemerloket.mail.message import MailContent, MailContext, MailKind
+from werknemerloket.mail.texts import in_force
 from werknemerloket.observability import MetricUnit, logger, metrics
 
 ACTIVATION_PATH = "/activate"
@@ -90,11 +91,12 @@ class InvitationService:
     def _now(self) -> datetime:
         return self._clock.now().replace(microsecond=0)
 
-    def _read(self, employer_id: str, employee_id: str) -> tuple[Employee, Employer | None]:
-        employee, employer = self._repository.employee_with_employer(employer_id, employee_id)
-        if employee is None:
+    def _read(self, employer_id: str, employee_id: str) -> tuple[Employee, MailingRead]:
+        """One read gives the employee, the employer and the texts an invitation mail may use."""
+        read = self._repository.read(employer_id, employee_id, MailKind.INVITATION)
+        if read.employee is None:
             raise employee_not_found(employer_id, employee_id)
-        return employee, employer
+        return read.employee, read
 
     @staticmethod
     def _mailable(employee: Employee, employer: Employer | None) -> tuple[str, Employer]:
@@ -126,12 +128,18 @@ class InvitationService:
         return replace(employee, state=AccessStatus.INVITED, invitation=invitation.summary())
 
     def _content(
-        self, employee: Employee, employer: Employer, invitation: Invitation, token: str, resent: bool
+        self,
+        read: MailingRead,
+        employee: Employee,
+        employer: Employer,
+        invitation: Invitation,
+        token: str,
+        resent: bool,
     ) -> MailContent:
         """Rendered before anything is written, so that a text that cannot be rendered changes nothing."""
-        return self._texts.render(
-            MailKind.INVITATION,
-            employer.employer_id,
+        language = employee.profile.language
+        return self._texts.render_in_force(
+            in_force(MailKind.INVITATION, language, read.own_texts.get(language)),
             MailContext(
                 employee_name=employee.profile.name,
                 employer_name=employer.name,
@@ -168,12 +176,12 @@ class InvitationService:
 
     def grant(self, employer_id: str, employee_id: str) -> Employee:
         now = self._now()
-        employee, employer = self._read(employer_id, employee_id)
-        to, employer = self._mailable(employee, employer)
+        employee, read = self._read(employer_id, employee_id)
+        to, employer = self._mailable(employee, read.employer)
         if conflict := _already(employee, now):
             raise conflict
         invitation, token = self._new_invitation(employee, now, send_count=1)
-        content = self._content(employee, employer, invitation, token, resent=False)
+        content = self._content(read, employee, employer, invitation, token, resent=False)
         try:
             self._repository.open(employee, invitation, token_hash(token), now)
         except StaleStateError:
@@ -188,11 +196,11 @@ class InvitationService:
 
     def resend(self, employer_id: str, employee_id: str) -> Employee:
         now = self._now()
-        employee, employer = self._read(employer_id, employee_id)
+        employee, read = self._read(employer_id, employee_id)
         previous = _open_invitation(employee, now)
-        to, employer = self._mailable(employee, employer)
+        to, employer = self._mailable(employee, read.employer)
         invitation, token = self._new_invitation(employee, now, send_count=previous.send_count + 1)
-        content = self._content(employee, employer, invitation, token, resent=True)
+        content = self._content(read, employee, employer, invitation, token, resent=True)
         try:
             self._repository.replace(employee, invitation, token_hash(token), now)
         except StaleStateError:

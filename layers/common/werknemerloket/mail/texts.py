@@ -157,6 +157,13 @@ def _check_language(language: str) -> None:
         raise ValueError(f"no mail texts in language {language!r}")
 
 
+def in_force(kind: MailKind, language: str, own: MailTemplate | None) -> TemplateInForce:
+    """The employer's own text when there is one, else the standard text."""
+    if own is None:
+        return TemplateInForce(kind, language, standard(kind, language), custom=False)
+    return TemplateInForce(kind, language, own, custom=True)
+
+
 class MailTexts:
     """Reads, stores and renders the mail texts of employers.
 
@@ -175,10 +182,7 @@ class MailTexts:
 
     def get_in_force(self, employer_id: str, kind: MailKind, language: str) -> TemplateInForce:
         _check_language(language)
-        own = self._store.get(employer_id, kind, language)
-        if own is None:
-            return TemplateInForce(kind, language, standard(kind, language), custom=False)
-        return TemplateInForce(kind, language, own, custom=True)
+        return in_force(kind, language, self._store.get(employer_id, kind, language))
 
     def render(self, kind: MailKind, employer_id: str, context: MailContext) -> MailContent:
         return self.render_in_force(self.get_in_force(employer_id, kind, context.language), context)
