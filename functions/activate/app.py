@@ -5,13 +5,25 @@ API Gateway (`Auth: NONE` in template.yaml): the session cookie, or an employee 
 the portal, is verified here through `domain.sessions`. This module is the one place where the
 domain's outcomes become pages and status codes (HTML, so not `web.errors`' JSON mapping).
 
+The credentials form carries one hidden field beyond API.md's `token`, `username`, `password` and
+`passwordConfirm`: `verification`, the secret that the right date-of-birth answer handed to this
+browser (only its SHA-256 is stored). `POST /activate/credentials` needs it: a right answer given in
+another browser does not open the step for one that only holds the link, and the latest right answer
+replaces the secret of every earlier form.
+
+A used link whose account could not be finished (Cognito failed after the activation committed)
+opens the date-of-birth question again, for as long as the account has no password; a right answer,
+the username chosen before and a password finish it and log in.
+
 Status codes beyond API.md's: a wrong or malformed date of birth 400 (the question again; only a
 wrong one costs a try), the fifth wrong one 410 (the locked notice); credentials without a right
-answer in the last 30 minutes 403 (the question again), refused credentials 400, a taken username
-409; a login with a wrong password or an unknown username 401 with one and the same page, a login
-form with an empty field 400; a cross-site POST or a logout without its CSRF token 403; a body that
-is not a form (not UTF-8, too many fields) 400, one over 16 KiB 413. Pages that are not the ones
-API.md names carry `data-page="error"`.
+answer from this browser in the last 30 minutes 403 (the question again), refused credentials 400, a
+taken username 409, an account that could not be finished 503 (the form again, to send once more);
+a login with a wrong password or an unknown username 401 with one and the same page, a login form
+with an empty field 400; a cross-site POST or a logout without its CSRF token 403; a body that is not
+a form (not UTF-8, too many fields) 400, one over 16 KiB 413; a change the database could not apply
+because of concurrent writes, also after retries, 503 (an error page that says to try again). Pages
+that are not the ones API.md names carry `data-page="error"`.
 """
 
 from __future__ import annotations
@@ -42,8 +54,10 @@ from werknemerloket.domain.activation import (
     NoticeState,
     UsernameUnavailableError,
     VerificationNeededError,
+    Verified,
 )
 from werknemerloket.domain.passwords import CredentialIssue
+from werknemerloket.domain.ports import StoreBusyError
 from werknemerloket.domain.sessions import Authenticated, LoginFailedError, SessionGrant
 from werknemerloket.errors import ForbiddenError, UnauthenticatedError
 from werknemerloket.observability import logger, metrics, tracer
@@ -143,6 +157,7 @@ class AnswerForm(_Form):
 
 class CredentialsForm(_Form):
     token: str = Field(default="", max_length=128)
+    verification: str = Field(default="", max_length=128)
     username: str = Field(default="", max_length=256)
     # Longer than the 128 allowed, so that a too-long password gets a sentence, not a bad request.
     password: str = Field(default="", max_length=1024)
@@ -294,7 +309,13 @@ def _dob_page(
 
 
 def _credentials_page(
-    view: LinkView, token: str, status: int, *, username: str = "", errors: dict[str, str] | None = None
+    view: LinkView,
+    token: str,
+    verification: str,
+    status: int,
+    *,
+    username: str = "",
+    errors: dict[str, str] | None = None,
 ) -> Response[str]:
     return page(
         "activate_credentials.html",
@@ -304,6 +325,7 @@ def _credentials_page(
         title=texts(view.language)["cred_title"],
         employer_name=view.employer.name,
         token=token,
+        verification=verification,
         username=username,
         errors=errors or {},
     )
@@ -321,13 +343,13 @@ def open_link() -> Response[str]:
 def answer() -> Response[str]:
     form: AnswerForm = AnswerForm.read()
     try:
-        view = services.activation().answer(form.token, form.date_of_birth)
+        verified: Verified = services.activation().answer(form.token, form.date_of_birth)
     except AnswerError as refused:
         t = texts(refused.view.language)
         text = {"wrong": t["dob_wrong"], "format": t["dob_format"], "required": t["required"]}[refused.issue]
         value = form.date_of_birth if refused.issue == "format" else ""
         return _dob_page(refused.view, form.token, 400, error=text, date_value=value, tries_left=refused.tries_left)
-    return _credentials_page(view, form.token, 200)
+    return _credentials_page(verified.view, form.token, verified.secret, 200, username=verified.username)
 
 
 @app.post("/activate/credentials")
@@ -335,7 +357,7 @@ def choose_credentials() -> Response[str]:
     form: CredentialsForm = CredentialsForm.read()
     try:
         activated: Activated = services.activation().complete(
-            form.token, form.username, form.password, form.password_confirm
+            form.token, form.verification, form.username, form.password, form.password_confirm
         )
     except VerificationNeededError as needed:
         return _dob_page(needed.view, form.token, 403, message=texts(needed.view.language)["dob_again"])
@@ -343,11 +365,14 @@ def choose_credentials() -> Response[str]:
         status = 409 if isinstance(refused, UsernameUnavailableError) else 400
         language = refused.view.language
         errors = {field: _issue_text(language, issue) for field, issue in refused.issues.items()}
-        return _credentials_page(refused.view, form.token, status, username=form.username.strip(), errors=errors)
+        chosen = refused.username if isinstance(refused, CredentialsRefusedError) else None
+        shown = chosen or form.username.strip()
+        return _credentials_page(refused.view, form.token, form.verification, status, username=shown, errors=errors)
     except AccountNotReadyError as not_ready:
         language = not_ready.view.language
         errors = {"": texts(language)["account_not_ready"]}
-        return _credentials_page(not_ready.view, form.token, 503, username=form.username.strip(), errors=errors)
+        username = form.username.strip()
+        return _credentials_page(not_ready.view, form.token, form.verification, 503, username=username, errors=errors)
     return redirect("/portal", cookie=session_cookie(activated.session))
 
 
@@ -474,6 +499,13 @@ def _stylesheet() -> str:
 @app.exception_handler(BadFormError)
 def _bad_form(_: BadFormError) -> Response[str]:
     return error_page(400)
+
+
+@app.exception_handler(StoreBusyError)
+def _busy(_: StoreBusyError) -> Response[str]:
+    response = error_page(503)
+    response.headers["Retry-After"] = "2"
+    return response
 
 
 @app.exception_handler(ForbiddenError)

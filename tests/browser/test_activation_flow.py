@@ -3,6 +3,7 @@ the outbox to the portal, logging out and in again; and the notice page of every
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from tests.activation_helpers import BIRTH, PASSWORD, WRONG_BIRTH, Employer, pat
 pytestmark = pytest.mark.browser
 
 CSP_MARKERS = ("Content Security Policy", "Content-Security-Policy")
+_VERIFICATION = re.compile(r'<input type="hidden" name="verification" value="([A-Za-z0-9_-]{43})">')
 
 
 @pytest.fixture
@@ -27,12 +29,19 @@ def main(page: Page) -> Any:
     return page.locator("main")
 
 
+def credentials_over_http(stack: Any, link: str, username: str) -> None:
+    """The right answer, then the credentials form with the verification secret that answer handed out."""
+    answered = post_form(stack.http, "/activate", {"token": token_of(link), "dateOfBirth": BIRTH})
+    found = _VERIFICATION.search(answered.body)
+    assert found, answered.body
+    fields = {"username": username, "password": PASSWORD, "passwordConfirm": PASSWORD}
+    fields |= {"token": token_of(link), "verification": found.group(1)}
+    assert post_form(stack.http, "/activate/credentials", fields).status == 303
+
+
 def activate_over_http(stack: Any, employer: Employer, employee_id: str, username: str) -> None:
     employer.employee(employee_id, name="Other Employee")
-    link = employer.grant(employee_id)
-    post_form(stack.http, "/activate", {"token": token_of(link), "dateOfBirth": BIRTH})
-    fields = {"token": token_of(link), "username": username, "password": PASSWORD, "passwordConfirm": PASSWORD}
-    assert post_form(stack.http, "/activate/credentials", fields).status == 303
+    credentials_over_http(stack, employer.grant(employee_id), username)
 
 
 def test_an_employee_activates_from_the_mail_and_logs_out_and_in_again(
@@ -72,10 +81,12 @@ def test_an_employee_activates_from_the_mail_and_logs_out_and_in_again(
     expect(page.get_by_text("Je kunt dit nog 4 keer proberen.")).to_be_visible()
     screenshot("03-activate-wrong-date")
 
-    # The right date: choose credentials.
+    # The right date: choose credentials. The form carries this browser's verification secret.
     page.get_by_label("Geboortedatum").fill(BIRTH)
     page.get_by_role("button", name="Doorgaan").click()
     expect(main(page)).to_have_attribute("data-page", "activate-credentials")
+    secret = page.locator("input[type=hidden][name=verification]")
+    expect(secret).to_have_value(re.compile(r"^[A-Za-z0-9_-]{43}$"))
     screenshot("04-activate-credentials")
 
     # A username that is taken (in another case).
@@ -98,6 +109,15 @@ def test_an_employee_activates_from_the_mail_and_logs_out_and_in_again(
     expect(page.get_by_role("alert")).to_contain_text("veel gebruikt")
     expect(page.get_by_label("Gebruikersnaam")).to_have_value(username)
     screenshot("06-activate-weak-password")
+
+    # A password that ends in a space: refused here, before Cognito could refuse it after the activation.
+    page.get_by_label("Wachtwoord", exact=True).fill(PASSWORD + " ")
+    page.get_by_label("Herhaal het wachtwoord").fill(PASSWORD + " ")
+    page.get_by_role("button", name="Account activeren").click()
+    expect(page.get_by_label("Wachtwoord", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("alert")).to_contain_text("Het wachtwoord mag niet met een spatie beginnen of eindigen.")
+    expect(page.get_by_label("Gebruikersnaam")).to_have_value(username)
+    assert employer.access("1001")["status"] == "invited"
 
     # Success: logged in on the portal.
     page.get_by_label("Wachtwoord", exact=True).fill(PASSWORD)
@@ -181,9 +201,7 @@ def test_every_dead_link_shows_its_notice_and_what_to_do_next(page: Page, stack:
     employer.resend("3002")
     employer.employee("3003")
     links["used"] = employer.grant("3003")
-    post_form(stack.http, "/activate", {"token": token_of(links["used"]), "dateOfBirth": BIRTH})
-    fields = {"username": f"used-{employer.employer_id}", "password": PASSWORD, "passwordConfirm": PASSWORD}
-    assert post_form(stack.http, "/activate/credentials", {"token": token_of(links["used"]), **fields}).status == 303
+    credentials_over_http(stack, links["used"], f"used-{employer.employer_id}")
     employer.employee("3004")
     links["locked"] = employer.grant("3004")
     for _ in range(5):

@@ -83,19 +83,23 @@ class FakeAccountStore:
     def employee_with_employer(self, employer_id: str, employee_id: str) -> tuple[Employee | None, Employer | None]:
         return self.employees.get((employer_id, employee_id)), self.employers.get(employer_id)
 
-    def _answerable(self, invitation_id: str, now: datetime) -> Invitation:
+    def _answerable(
+        self, invitation_id: str, now: datetime, status: InvitationStatus = InvitationStatus.PENDING
+    ) -> Invitation:
         invitation = self.invitations.get(invitation_id)
         if (
             invitation is None
-            or invitation.status is not InvitationStatus.PENDING
-            or not invitation.expires_at > now.replace(microsecond=0)
+            or invitation.status is not status
+            or (status is InvitationStatus.PENDING and not invitation.expires_at > now.replace(microsecond=0))
             or invitation.attempts >= MAX_DOB_ATTEMPTS
         ):
             raise StaleStateError("not answerable")
         return invitation
 
-    def count_wrong_answer(self, invitation_id: str, now: datetime) -> int:
-        invitation = self._answerable(invitation_id, now)
+    def count_wrong_answer(
+        self, invitation_id: str, now: datetime, status: InvitationStatus = InvitationStatus.PENDING
+    ) -> int:
+        invitation = self._answerable(invitation_id, now, status)
         self.invitations[invitation_id] = replace(invitation, attempts=invitation.attempts + 1)
         self.writes += 1
         return invitation.attempts + 1
@@ -114,18 +118,32 @@ class FakeAccountStore:
         self.set_status(invitation.invitation_id, InvitationStatus.LOCKED)
         self.writes += 1
 
-    def mark_verified(self, invitation_id: str, now: datetime) -> None:
-        invitation = self._answerable(invitation_id, now)
-        self.invitations[invitation_id] = replace(invitation, verified_at=now.replace(microsecond=0))
+    def mark_verified(
+        self, invitation_id: str, now: datetime, secret_hash: str, status: InvitationStatus = InvitationStatus.PENDING
+    ) -> None:
+        invitation = self._answerable(invitation_id, now, status)
+        self.invitations[invitation_id] = replace(
+            invitation, verified_at=now.replace(microsecond=0), verification_hash=secret_hash
+        )
         self.writes += 1
 
     def complete(
-        self, invitation: Invitation, claim: UsernameClaim, username: str, now: datetime, verified_since: datetime
+        self,
+        invitation: Invitation,
+        claim: UsernameClaim,
+        username: str,
+        now: datetime,
+        verified_since: datetime,
+        secret_hash: str,
     ) -> None:
         username_free = claim.key not in self.usernames
         try:
             current = self._answerable(invitation.invitation_id, now)
-            invitation_ok = current.verified_at is not None and current.verified_at >= verified_since
+            invitation_ok = (
+                current.verified_at is not None
+                and current.verified_at >= verified_since
+                and current.verification_hash == secret_hash
+            )
         except StaleStateError:
             invitation_ok = False
         employee = self.employees.get((invitation.employer_id, invitation.employee_id))
@@ -217,7 +235,7 @@ class FakeIdentity:
         user.logins += 1
         id_token = f"id.{username}.{len(self.tokens)}"
         self.tokens[id_token] = IdTokenClaims(username, self.clock.now().replace(microsecond=0))
-        return IdentityTokens(id_token, f"access.{username}", f"refresh.{username}.{len(self.tokens)}")
+        return IdentityTokens(id_token, f"access.{username}")
 
     def sign_out_everywhere(self, username: str) -> datetime:
         self.signed_out.append(username)

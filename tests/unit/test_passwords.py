@@ -41,9 +41,26 @@ def test_common_passwords_are_refused_whatever_their_case(password):
     assert password_issues(password, password, "jan") == [CredentialIssue.PASSWORD_COMMON]
 
 
-def test_no_composition_rules_and_spaces_count():
+def test_no_composition_rules_and_spaces_inside_count():
     assert password_issues("alleen kleine letters", "alleen kleine letters", "jan") == []
-    assert password_issues(" " * 12, " " * 12, "jan") == []  # nothing is stripped or truncated
+    assert password_issues("a" + " " * 10 + "b", "a" + " " * 10 + "b", "jan") == []  # nothing is stripped
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        " paarden eten hooi",
+        "paarden eten hooi ",
+        " " * 12,
+        "\tpaarden eten hooi",
+        "paarden eten hooi\n",
+        "\u00a0paarden eten",
+    ],
+)
+def test_a_password_may_not_begin_or_end_with_whitespace(password):
+    # Cognito refuses such a password (^[\S]+.*[\S]+$) only after the activation committed.
+    assert password_issues(password, password, "jan") == [CredentialIssue.PASSWORD_EDGE_SPACE]
+    assert credential_issues("jan", password, password) == {"password": CredentialIssue.PASSWORD_EDGE_SPACE}
 
 
 def test_the_password_may_not_be_the_username_in_any_case():

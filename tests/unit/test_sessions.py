@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -49,7 +49,23 @@ def test_login_folds_case_and_starts_a_session_stored_only_by_its_hash(world):
     assert grant.cookie_value not in repr(world.store)
     assert (session.employer_id, session.employee_id, session.username) == ("acme", "1001", "jan")
     assert session.expires_at == NOW + SESSION_LIFETIME
-    assert session.refresh_token is not None
+
+
+def test_a_session_keeps_no_cognito_token(world):
+    world.service.login("jan", PASSWORD)
+
+    [session] = world.store.sessions.values()
+    assert {f.name for f in fields(session)} == {
+        "session_hash",
+        "employer_id",
+        "employee_id",
+        "username",
+        "csrf_token",
+        "created_at",
+        "expires_at",
+    }
+    assert "id.jan" not in repr(world.store)
+    assert "access.jan" not in repr(world.store)
 
 
 @pytest.mark.parametrize(

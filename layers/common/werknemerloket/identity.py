@@ -93,7 +93,7 @@ class CognitoIdentity:
         result = answer.get("AuthenticationResult")
         if not result:  # a challenge (e.g. a password never set by its owner): not a login
             raise LoginRefusedError()
-        return IdentityTokens(result["IdToken"], result["AccessToken"], result.get("RefreshToken"))
+        return IdentityTokens(result["IdToken"], result["AccessToken"])  # the refresh token is not kept
 
     def sign_out_everywhere(self, username: str) -> datetime:
         # admin_user_global_sign_out, not global_sign_out: it needs no access token (the session

@@ -2,16 +2,22 @@
 
 Every change is one conditional write or one transaction: counting a wrong answer is an atomic ADD
 that refuses a sixth, and completing an activation claims the username, ends the invitation and
-activates the employee together or not at all.
+activates the employee together or not at all, conditioned on the latest right answer's secret hash.
+
+Only a failed condition (`ConditionalCheckFailed`) means the state moved on. A transaction cancelled
+because another one held the same item (`TransactionConflict`, or throttling) wrote nothing and is
+tried again a few times with a short, jittered backoff, and then answered as `StoreBusyError`.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactGetError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactGet, TransactWrite
 
@@ -36,10 +42,20 @@ from werknemerloket.domain.entities import (
     Invitation,
     InvitationStatus,
 )
-from werknemerloket.domain.ports import StaleStateError, UsernameTakenError
+from werknemerloket.domain.ports import StaleStateError, StoreBusyError, UsernameTakenError
+from werknemerloket.observability import logger
 from werknemerloket.settings import Settings
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+_CANCELLED = "TransactionCanceledException"
+# Cancellation reasons of a transaction: only the first says a condition failed; the others say that
+# nothing was written for a passing reason, so the same transaction may succeed when tried again.
+_CONDITION_FAILED_REASON = "ConditionalCheckFailed"
+_PASSING_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+# A single-item write on an item that a transaction is changing at that moment.
+_ITEM_IN_TRANSACTION = "TransactionConflictException"
+# Pauses before the second, third and fourth try (each jittered down to half).
+RETRY_DELAYS_SECONDS = (0.05, 0.1, 0.2)
 
 
 def precise_iso(moment: datetime) -> str:
@@ -63,6 +79,7 @@ def invitation_from_item(item: InvitationModel) -> Invitation:
         attempts=int(item.attempts or 0),
         verified_at=from_iso(item.verified_at) if item.verified_at else None,
         reminded_at=from_iso(item.reminded_at) if item.reminded_at else None,
+        verification_hash=item.verification_hash,
     )
 
 
@@ -95,41 +112,86 @@ class _Cancelled(StaleStateError):
         self.failed = failed  # positions of the writes whose conditions failed
 
 
-def _transact(region: str, build: Callable[[TransactWrite], None]) -> None:
-    """The writes `build` adds, as one transaction; _Cancelled (a StaleStateError) when a condition failed."""
-    try:
-        with TransactWrite(connection=connection()) as write:
-            build(write)
-    except TransactWriteError as error:
-        if error.cause_response_code != "TransactionCanceledException":
+class _Busy(Exception):
+    """Another transaction held an item (or the table throttled): nothing was written or read."""
+
+
+def _with_retries[T](operation: Callable[[], T]) -> T:
+    """`operation`, tried again after `_Busy` with a short jittered backoff; StoreBusyError at last."""
+    delays = iter(RETRY_DELAYS_SECONDS)
+    while True:
+        try:
+            return operation()
+        except _Busy as busy:
+            delay = next(delays, None)
+            if delay is None:
+                logger.warning("store busy: gave up after retries", extra={"reason": str(busy)})
+                raise StoreBusyError(str(busy)) from busy
+            time.sleep(random.uniform(delay / 2, delay))
+
+
+def _reason_codes(error: TransactWriteError | TransactGetError) -> list[str | None]:
+    return [reason.code if reason is not None else None for reason in error.cancellation_reasons]
+
+
+def _transact(build: Callable[[TransactWrite], None]) -> None:
+    """The writes `build` adds, as one transaction; _Cancelled (a StaleStateError) when a condition
+    failed, StoreBusyError when other transactions kept it from committing, also on retries."""
+
+    def attempt() -> None:
+        try:
+            with TransactWrite(connection=connection()) as write:
+                build(write)
+        except TransactWriteError as error:
+            if error.cause_response_code != _CANCELLED:
+                raise
+            codes = _reason_codes(error)
+            failed = [index for index, code in enumerate(codes) if code == _CONDITION_FAILED_REASON]
+            if failed:
+                raise _Cancelled(str(error), failed) from error
+            if _PASSING_REASONS.intersection(code for code in codes if code):
+                raise _Busy(",".join(code or "None" for code in codes)) from error
             raise
-        reasons = error.cancellation_reasons
-        failed = [
-            index for index, reason in enumerate(reasons) if reason is not None and reason.code not in ("None", "")
-        ]
-        raise _Cancelled(str(error), failed) from error
+
+    _with_retries(attempt)
 
 
-def _account(region: str, employer_id: str, employee_id: str) -> Account | None:
-    """The employee and its employer in one consistent read (an employer without a profile yet is
-    named by its id)."""
-    with TransactGet(connection=connection()) as get:
-        employee_future = get.get(EmployeeModel, employer_id, employee_id)
-        employer_future = get.get(EmployerModel, employer_id)
-    employee: EmployeeModel | None = employee_future.get()
-    employer: EmployerModel | None = employer_future.get()
-    if employee is None:
+def _account(employer_id: str, employee_id: str) -> Account | None:
+    """The employee and its employer in one consistent read: None without the employee; an employer
+    without a profile (yet, or any more) is named by its id. (A TransactGet's future raises
+    DoesNotExist for a missing item; it never answers None.)"""
+
+    def attempt() -> tuple[Any, Any]:
+        try:
+            with TransactGet(connection=connection()) as get:
+                employee_future = get.get(EmployeeModel, employer_id, employee_id)
+                employer_future = get.get(EmployerModel, employer_id)
+        except TransactGetError as error:
+            codes = _reason_codes(error)
+            if error.cause_response_code == _CANCELLED and _PASSING_REASONS.intersection(c for c in codes if c):
+                raise _Busy(",".join(code or "None" for code in codes)) from error
+            raise
+        return employee_future, employer_future
+
+    employee_future, employer_future = _with_retries(attempt)
+    try:
+        employee: EmployeeModel = employee_future.get()
+    except EmployeeModel.DoesNotExist:
         return None
+    try:
+        employer_item: EmployerModel = employer_future.get()
+        employer = Employer(employer_item.employer_id, employer_item.name)
+    except EmployerModel.DoesNotExist:
+        employer = Employer(employer_id, employer_id)
     return Account(
         employee=employee_from_item(employee),
-        employer=Employer(employer.employer_id, employer.name) if employer else Employer(employer_id, employer_id),
+        employer=employer,
         signed_out_at=parse_iso(employee.signed_out_at) if employee.signed_out_at else None,
     )
 
 
 class DynamoActivationRepository:
     def __init__(self, settings: Settings):
-        self._region = settings.region
         self._invitations = DynamoInvitationRepository(settings)
 
     # ---------------------------------------------------------------- reading
@@ -148,7 +210,7 @@ class DynamoActivationRepository:
             return None
 
     def employee_with_employer(self, employer_id: str, employee_id: str) -> tuple[Employee | None, Employer | None]:
-        account = _account(self._region, employer_id, employee_id)
+        account = _account(employer_id, employee_id)
         return (account.employee, account.employer) if account else (None, None)
 
     def username_claim(self, key: str) -> UsernameClaim | None:
@@ -157,28 +219,39 @@ class DynamoActivationRepository:
     # ---------------------------------------------------------------- conditions
 
     @staticmethod
-    def _answerable(now: datetime) -> Condition:
-        """Open for an answer: pending, unexpired, and with tries left."""
+    def _answerable(now: datetime, status: InvitationStatus = InvitationStatus.PENDING) -> Condition:
+        """Open for an answer, with tries left: pending and unexpired; or, finishing an unfinished
+        account (`status` USED), still used."""
+        tries_left = (InvitationModel.attempts < MAX_DOB_ATTEMPTS) | InvitationModel.attempts.does_not_exist()
+        if status is InvitationStatus.USED:
+            return (InvitationModel.status == InvitationStatus.USED.value) & tries_left
         return (
             (InvitationModel.status == InvitationStatus.PENDING.value)
             & (InvitationModel.expires_at > to_iso(now))
-            & ((InvitationModel.attempts < MAX_DOB_ATTEMPTS) | InvitationModel.attempts.does_not_exist())
+            & tries_left
         )
 
     @staticmethod
     def _update(item: InvitationModel, actions: list[Any], condition: Condition) -> None:
-        try:
-            item.update(actions=actions, condition=condition)
-        except UpdateError as error:
-            if error.cause_response_code == _CONDITION_FAILED:
-                raise StaleStateError(str(error)) from error
-            raise
+        def attempt() -> None:
+            try:
+                item.update(actions=actions, condition=condition)
+            except UpdateError as error:
+                if error.cause_response_code == _CONDITION_FAILED:
+                    raise StaleStateError(str(error)) from error
+                if error.cause_response_code == _ITEM_IN_TRANSACTION:
+                    raise _Busy(_ITEM_IN_TRANSACTION) from error
+                raise
+
+        _with_retries(attempt)
 
     # ---------------------------------------------------------------- the date of birth
 
-    def count_wrong_answer(self, invitation_id: str, now: datetime) -> int:
+    def count_wrong_answer(
+        self, invitation_id: str, now: datetime, status: InvitationStatus = InvitationStatus.PENDING
+    ) -> int:
         item = InvitationModel(invitation_id)
-        self._update(item, [InvitationModel.attempts.add(1)], self._answerable(now))
+        self._update(item, [InvitationModel.attempts.add(1)], self._answerable(now, status))
         return int(item.attempts)
 
     def lock(self, invitation: Invitation, now: datetime) -> None:
@@ -199,17 +272,25 @@ class DynamoActivationRepository:
                 condition=_summary_holds(invitation.invitation_id),
             )
 
-        _transact(self._region, build)
+        _transact(build)
 
-    def mark_verified(self, invitation_id: str, now: datetime) -> None:
-        self._update(
-            InvitationModel(invitation_id), [InvitationModel.verified_at.set(to_iso(now))], self._answerable(now)
-        )
+    def mark_verified(
+        self, invitation_id: str, now: datetime, secret_hash: str, status: InvitationStatus = InvitationStatus.PENDING
+    ) -> None:
+        """Only the hash of the verification secret is stored; a newer right answer overwrites it."""
+        actions = [InvitationModel.verified_at.set(to_iso(now)), InvitationModel.verification_hash.set(secret_hash)]
+        self._update(InvitationModel(invitation_id), actions, self._answerable(now, status))
 
     # ---------------------------------------------------------------- completion
 
     def complete(
-        self, invitation: Invitation, claim: UsernameClaim, username: str, now: datetime, verified_since: datetime
+        self,
+        invitation: Invitation,
+        claim: UsernameClaim,
+        username: str,
+        now: datetime,
+        verified_since: datetime,
+        secret_hash: str,
     ) -> None:
         def build(write: TransactWrite) -> None:
             write.save(
@@ -225,7 +306,10 @@ class DynamoActivationRepository:
             write.update(
                 InvitationModel(invitation.invitation_id),
                 actions=self._invitations.end_actions(InvitationStatus.USED, now),
-                condition=self._answerable(now) & (InvitationModel.verified_at >= to_iso(verified_since)),
+                # The latest right answer, recent enough, and given by this form's browser.
+                condition=self._answerable(now)
+                & (InvitationModel.verified_at >= to_iso(verified_since))
+                & (InvitationModel.verification_hash == secret_hash),
             )
             write.update(
                 EmployeeModel(invitation.employer_id, invitation.employee_id),
@@ -241,7 +325,7 @@ class DynamoActivationRepository:
             )
 
         try:
-            _transact(self._region, build)
+            _transact(build)
         except _Cancelled as cancelled:
             if cancelled.failed == [0]:  # only the username's condition
                 raise UsernameTakenError(claim.key) from cancelled
@@ -250,7 +334,7 @@ class DynamoActivationRepository:
 
 class DynamoSessionRepository:
     def __init__(self, settings: Settings):
-        self._region = settings.region
+        """The models carry their tables and region; `settings` keeps the repositories alike."""
 
     def create(self, session: Session) -> None:
         SessionModel(
@@ -261,7 +345,6 @@ class DynamoSessionRepository:
             csrf_token=session.csrf_token,
             created_at=precise_iso(session.created_at),
             ttl=session.expires_at,
-            refresh_token=session.refresh_token,
         ).save(condition=SessionModel.session_hash.does_not_exist())
 
     def get(self, session_hash: str) -> Session | None:
@@ -279,11 +362,10 @@ class DynamoSessionRepository:
             csrf_token=item.csrf_token,
             created_at=parse_iso(item.created_at),
             expires_at=item.ttl,
-            refresh_token=item.refresh_token,
         )
 
     def account(self, employer_id: str, employee_id: str) -> Account | None:
-        return _account(self._region, employer_id, employee_id)
+        return _account(employer_id, employee_id)
 
     def username_claim(self, key: str) -> UsernameClaim | None:
         return _username_claim(key)
@@ -302,4 +384,4 @@ class DynamoSessionRepository:
                 condition=UsernameModel.username.exists(),
             )
 
-        _transact(self._region, build)
+        _transact(build)

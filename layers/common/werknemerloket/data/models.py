@@ -102,6 +102,7 @@ class InvitationModel(Model):
     send_count = NumberAttribute(attr_name="sendCount")
     attempts = NumberAttribute(default=0)
     verified_at = UnicodeAttribute(null=True, attr_name="verifiedAt")
+    verification_hash = UnicodeAttribute(null=True, attr_name="verificationHash")
     reminded_at = UnicodeAttribute(null=True, attr_name="remindedAt")
     ended_at = UnicodeAttribute(null=True, attr_name="endedAt")
     due_shard = UnicodeAttribute(null=True, attr_name="dueShard")
@@ -143,7 +144,6 @@ class SessionModel(Model):
     created_at = UnicodeAttribute(attr_name="createdAt")
     ttl = TTLAttribute()
     username = UnicodeAttribute(null=True)
-    refresh_token = UnicodeAttribute(null=True, attr_name="refreshToken")
 
 
 class EmailTemplateModel(Model):

@@ -25,9 +25,10 @@ class UsernameClaim:
 
 @dataclass(frozen=True)
 class IdentityTokens:
+    """What a login answers. No refresh token: nothing uses one, so none is kept anywhere."""
+
     id_token: str
     access_token: str
-    refresh_token: str | None
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,8 @@ class IdTokenClaims:
 class Session:
     """A portal session; stored under the SHA-256 of its cookie value, never the value itself.
 
-    The refresh token is kept server-side so the session stays backed by the employee's Cognito
-    login: it lives no longer than that token (12 hours) and dies with it on a sign-out everywhere.
+    It starts only after a successful Cognito login, lives 12 hours (as long as the pool's refresh
+    tokens) and ends with every other session on a sign-out everywhere. It keeps no Cognito token.
     """
 
     session_hash: str
@@ -53,7 +54,6 @@ class Session:
     csrf_token: str
     created_at: datetime
     expires_at: datetime
-    refresh_token: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,22 @@
 """The employee's half of an invitation: open the link, answer the date of birth, choose credentials.
 
-Opening a link only reads. Only a right answer moves an invitation forward (`verifiedAt`); every
-wrong one is counted by one atomic update that refuses a sixth, and the request that counts the
-fifth locks the invitation. Completion is one transaction (username claim, invitation used,
-employee active); only after it commits is the Cognito account created, so an account never
-exists without an active employee, and a retry with the same username converges on one account.
+Opening a link only reads. Only a right answer moves an invitation forward; every wrong one is
+counted by one atomic update that refuses a sixth, and the request that counts the fifth locks the
+invitation.
+
+A right answer is tied to the browser that gave it: it mints a verification secret (256 bits),
+stores only its SHA-256 beside `verifiedAt` on the invitation and hands the secret to that browser's
+credentials form. The credentials step, and the condition of the activation transaction, need that
+secret back within 30 minutes: holding the link without knowing the date of birth is not enough to
+ride on the real employee's answer. A newer right answer replaces the secret (the latest browser
+wins) and so invalidates older forms.
+
+Completion is one transaction (username claim, invitation used, employee active); only after it
+commits is the Cognito account created, so an account never exists without an active employee, and a
+retry with the same username converges on one account. Should the account stay unfinished (Cognito
+failed after the commit), the used link keeps opening the date-of-birth question for as long as the
+claimed username's account has no password: a right answer (tries still count), the same username
+and a password finish it, however late.
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from werknemerloket.clock import Clock
-from werknemerloket.domain.accounts import IdentityTokens, UsernameClaim
+from werknemerloket.domain.accounts import UsernameClaim
 from werknemerloket.domain.entities import (
     MAX_DOB_ATTEMPTS,
     Employee,
@@ -34,7 +46,7 @@ from werknemerloket.domain.ports import (
     UsernameTakenError,
 )
 from werknemerloket.domain.sessions import SessionGrant, SessionService
-from werknemerloket.domain.tokens import token_hash, well_formed
+from werknemerloket.domain.tokens import new_token, same_hash, token_hash, well_formed
 from werknemerloket.errors import ConflictError, DomainError, ForbiddenError, InvalidInputError
 from werknemerloket.observability import MetricUnit, logger, metrics
 
@@ -104,7 +116,8 @@ class AnswerError(InvalidInputError):
 
 
 class VerificationNeededError(ForbiddenError):
-    """Credentials come only within 30 minutes of a right answer on the same invitation."""
+    """Credentials come only within 30 minutes of a right answer on the same invitation, from the
+    browser that gave it (its verification secret)."""
 
     def __init__(self, view: LinkView):
         super().__init__("Answer the date-of-birth question first.", code="VERIFICATION_NEEDED")
@@ -112,10 +125,14 @@ class VerificationNeededError(ForbiddenError):
 
 
 class CredentialsRefusedError(InvalidInputError):
-    def __init__(self, view: LinkView, issues: dict[str, CredentialIssue]):
+    """`username`, when set, is what the form should show instead of what was sent (the username
+    claimed before, when an unfinished account is finished)."""
+
+    def __init__(self, view: LinkView, issues: dict[str, CredentialIssue], username: str | None = None):
         super().__init__("The username or password is not accepted.", code="CREDENTIALS_REFUSED")
         self.view = view
         self.issues = issues
+        self.username = username
 
 
 class UsernameUnavailableError(ConflictError):
@@ -134,6 +151,17 @@ class AccountNotReadyError(DomainError):
     def __init__(self, view: LinkView):
         super().__init__("The account could not be completed; please send the form again.")
         self.view = view
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A right answer: the credentials step is open for 30 minutes to the browser holding `secret`
+    (never stored or logged; only its SHA-256 is). `username` is the one claimed before when an
+    unfinished account is being finished, else empty."""
+
+    view: LinkView
+    secret: str
+    username: str = ""
 
 
 @dataclass(frozen=True)
@@ -189,19 +217,43 @@ class ActivationService:
     def open(self, token: str | None) -> LinkView:
         """What GET and HEAD show. Reads only: mail scanners may open a link any number of times."""
         view = self._read(token)
-        status = link_status(view.invitation, self._now())
-        if status is not InvitationStatus.PENDING:
-            raise self._dead(view, status)
+        self._answerable(view, self._now())
         return view
 
-    def _open_for_answer(self, token: str | None, now: datetime) -> LinkView:
-        view = self._read(token)
+    # ---------------------------------------------------------------- the link's state
+
+    def _own_claim(self, view: LinkView) -> UsernameClaim | None:
+        """The username this (used) invitation claimed; its employee carries it."""
+        username = view.employee.username
+        claim = self._repository.username_claim(username_key(username)) if username else None
+        if claim is None or claim.invitation_id != view.invitation.invitation_id:
+            return None
+        return claim
+
+    def _unfinished(self, claim: UsernameClaim) -> bool:
+        """The claimed username's account has no password of its owner yet (or none at all): the
+        activation committed but Cognito failed before it was finished."""
+        return not self._identity.has_password(claim.key)
+
+    def _resumable(self, view: LinkView) -> UsernameClaim:
+        """The claim of a used invitation whose account is unfinished and which has tries left;
+        DeadLinkError (used, or locked) otherwise."""
+        claim = self._own_claim(view)
+        if claim is None or not self._unfinished(claim):
+            raise self._dead(view, InvitationStatus.USED)
+        if view.invitation.attempts >= MAX_DOB_ATTEMPTS:
+            raise DeadLinkError(NoticeState.LOCKED, view)  # written nowhere: the invitation stays used
+        return claim
+
+    def _answerable(self, view: LinkView, now: datetime) -> UsernameClaim | None:
+        """Whether the link opens the date-of-birth question: pending, or used with its account
+        unfinished (then the claim to finish is answered). DeadLinkError otherwise."""
         status = link_status(view.invitation, now)
-        if status is InvitationStatus.LOCKED and view.invitation.status is InvitationStatus.PENDING:
-            self._lock(view.invitation, now)
+        if status is InvitationStatus.USED:
+            return self._resumable(view)
         if status is not InvitationStatus.PENDING:
             raise self._dead(view, status)
-        return view
+        return None
 
     def _lock(self, invitation: Invitation, now: datetime) -> None:
         try:
@@ -216,60 +268,85 @@ class ActivationService:
 
         One read of the invitation only: under a burst of answers (50 at once) the losers must cost
         little. A pending invitation with its tries used up reads as locked; the request that counted
-        the last try is locking it (or, had it crashed, the next answer repairs the lock)."""
+        the last try is locking it (or, had it crashed, the next answer repairs the lock). A used one
+        being finished had its tries used up."""
         current = self._repository.invitation(view.invitation.invitation_id) or view.invitation
         status = link_status(current, now)
         view = LinkView(current, view.employee, view.employer)
         if status is InvitationStatus.PENDING:
             # Nothing observable changed (e.g. a write that raced its own expiry second).
             return DeadLinkError(NoticeState.EXPIRED, view)
+        if status is InvitationStatus.USED and current.attempts >= MAX_DOB_ATTEMPTS:
+            return DeadLinkError(NoticeState.LOCKED, view)
         return self._dead(view, status)
 
     # ---------------------------------------------------------------- the date of birth
 
-    def answer(self, token: str | None, answer_text: str) -> LinkView:
-        """A right answer opens the credentials step for 30 minutes; a wrong one costs a try."""
+    def answer(self, token: str | None, answer_text: str) -> Verified:
+        """A right answer opens the credentials step for 30 minutes to this browser alone; a wrong
+        one costs a try."""
         now = self._now()
-        view = self._open_for_answer(token, now)
-        assert token is not None
+        view = self._read(token)
+        invitation = view.invitation
+        if link_status(invitation, now) is InvitationStatus.LOCKED and invitation.status is InvitationStatus.PENDING:
+            self._lock(invitation, now)
+        claim = self._answerable(view, now)
+        # A used invitation (its account unfinished) must still be used when the answer is written.
+        expected = InvitationStatus.USED if claim else InvitationStatus.PENDING
         answer = parse_answer(answer_text)
         if answer is None:
             raise AnswerError(view, "format" if answer_text.strip() else "required", view.tries_left)
-        invitation = view.invitation
         if answer == view.employee.profile.date_of_birth:
+            secret = new_token()
+            secret_hash = token_hash(secret)
             try:
-                self._repository.mark_verified(invitation.invitation_id, now)
+                self._repository.mark_verified(invitation.invitation_id, now, secret_hash, expected)
             except StaleStateError:
                 raise self._after_lost_race(view, now) from None
-            logger.info("date of birth verified", extra=_ids(invitation))
-            return LinkView(replace(invitation, verified_at=now), view.employee, view.employer)
+            logger.info("date of birth verified", extra=_ids(invitation) | {"accountUnfinished": str(bool(claim))})
+            verified = replace(invitation, verified_at=now, verification_hash=secret_hash)
+            username = (view.employee.username or "") if claim else ""
+            return Verified(LinkView(verified, view.employee, view.employer), secret, username)
         try:
-            attempts = self._repository.count_wrong_answer(invitation.invitation_id, now)
+            attempts = self._repository.count_wrong_answer(invitation.invitation_id, now, expected)
         except StaleStateError:
             raise self._after_lost_race(view, now) from None
         metrics.add_metric(name="DateOfBirthWrong", unit=MetricUnit.Count, value=1)
         logger.info("wrong date of birth", extra=_ids(invitation) | {"attempts": attempts})
         if attempts >= MAX_DOB_ATTEMPTS:
-            self._lock(invitation, now)
+            if claim is None:  # a used invitation stays used: its link just stops opening the question
+                self._lock(invitation, now)
             raise DeadLinkError(NoticeState.LOCKED, view)
         raise AnswerError(view, "wrong", MAX_DOB_ATTEMPTS - attempts)
 
     # ---------------------------------------------------------------- credentials
 
-    def _verified_recently(self, invitation: Invitation, now: datetime) -> bool:
-        return invitation.verified_at is not None and now - invitation.verified_at < VERIFICATION_WINDOW
+    @staticmethod
+    def _verified(invitation: Invitation, secret: str, now: datetime) -> bool:
+        """A right answer in the last 30 minutes, given by the browser that holds `secret` (compared
+        in constant time with the stored hash of the latest right answer's secret)."""
+        return (
+            invitation.verified_at is not None
+            and now - invitation.verified_at < VERIFICATION_WINDOW
+            and invitation.verification_hash is not None
+            and well_formed(secret)
+            and same_hash(secret, invitation.verification_hash)
+        )
 
-    def complete(self, token: str | None, username: str, password: str, confirmation: str) -> Activated:
+    def complete(
+        self, token: str | None, verification: str, username: str, password: str, confirmation: str
+    ) -> Activated:
+        """`verification` is the secret the right answer handed to this browser's form."""
         now = self._now()
         view = self._read(token)
         assert token is not None
         username = username.strip()
         status = link_status(view.invitation, now)
         if status is InvitationStatus.USED:
-            return self._finish_again(view, username, password, confirmation, now)
+            return self._finish(view, verification, username, password, confirmation, now)
         if status is not InvitationStatus.PENDING:
             raise self._dead(view, status)
-        if not self._verified_recently(view.invitation, now):
+        if not self._verified(view.invitation, verification, now):
             raise VerificationNeededError(view)
         if issues := credential_issues(username, password, confirmation):
             raise CredentialsRefusedError(view, issues)
@@ -277,44 +354,53 @@ class ActivationService:
         key = username_key(username)
         claim = UsernameClaim(key, invitation.employer_id, invitation.employee_id, invitation.invitation_id)
         try:
-            self._repository.complete(invitation, claim, username, now, now - VERIFICATION_WINDOW)
+            self._repository.complete(
+                invitation, claim, username, now, now - VERIFICATION_WINDOW, token_hash(verification)
+            )
         except UsernameTakenError:
             raise UsernameUnavailableError(view) from None
         except StaleStateError:
             # A concurrent completion of this invitation (a double click) may have won: then finish
-            # as its retry would; otherwise the invitation ended or its verification ran out.
+            # as its retry would; otherwise the invitation ended, its verification ran out, or a newer
+            # right answer (another browser) replaced this form's secret.
             current = self._read(token)
             current_status = link_status(current.invitation, now)
             if current_status is InvitationStatus.USED:
-                return self._finish_again(current, username, password, confirmation, now)
+                return self._finish(current, verification, username, password, confirmation, now)
             if current_status is InvitationStatus.PENDING:
                 raise VerificationNeededError(current) from None
             raise self._dead(current, current_status) from None
         metrics.add_metric(name="ActivationsCompleted", unit=MetricUnit.Count, value=1)
         logger.info("activation completed", extra=_ids(invitation))
         activated = LinkView(replace(invitation, status=InvitationStatus.USED), view.employee, view.employer)
-        tokens = self._account(activated, key, password)
-        return Activated(activated, self._sessions.start(claim, tokens))
+        self._account(activated, key, password)
+        return Activated(activated, self._sessions.start(claim))
 
-    def _finish_again(
-        self, view: LinkView, username: str, password: str, confirmation: str, now: datetime
+    def _finish(
+        self, view: LinkView, verification: str, username: str, password: str, confirmation: str, now: datetime
     ) -> Activated:
-        """A retry of a completion that committed: same invitation, same username, verified within
-        the window. Finishes the account if an earlier attempt could not, and logs in."""
-        invitation = view.invitation
-        key = username_key(username)
-        claim = self._repository.username_claim(key) if username else None
-        if claim is None or claim.invitation_id != invitation.invitation_id:
-            raise DeadLinkError(NoticeState.USED, view)
-        if not self._verified_recently(invitation, now):
-            raise DeadLinkError(NoticeState.USED, view)
+        """Credentials on a used invitation: a retry of a completion that committed (a double click,
+        or a form sent again after a Cognito fault), or finishing an unfinished account after a fresh
+        right answer. Either way verified by this browser, with the username this invitation claimed.
+        Finishes the account if it has no password yet, and logs in."""
+        claim = self._own_claim(view)
+        if claim is None:
+            raise self._dead(view, InvitationStatus.USED)
+        if not self._verified(view.invitation, verification, now):
+            self._resumable(view)  # the used (or locked) notice, unless the account is unfinished
+            raise VerificationNeededError(view)
+        if username_key(username) != claim.key:
+            if not self._unfinished(claim):
+                raise self._dead(view, InvitationStatus.USED)
+            chosen = {"username": CredentialIssue.USERNAME_CHOSEN}
+            raise CredentialsRefusedError(view, chosen, username=view.employee.username)
         if issues := credential_issues(username, password, confirmation):
             raise CredentialsRefusedError(view, issues)
-        tokens = self._account(view, key, password)
-        logger.info("activation finished on retry", extra=_ids(invitation))
-        return Activated(view, self._sessions.start(claim, tokens))
+        self._account(view, claim.key, password)
+        logger.info("activation finished on retry", extra=_ids(view.invitation))
+        return Activated(view, self._sessions.start(claim))
 
-    def _account(self, view: LinkView, key: str, password: str) -> IdentityTokens:
+    def _account(self, view: LinkView, key: str, password: str) -> None:
         """Create the Cognito account (or finish a half-made one) and log in with it."""
         try:
             try:
@@ -323,11 +409,12 @@ class ActivationService:
                 if self._identity.has_password(key):
                     # Made complete by an earlier or concurrent attempt: only its password logs in.
                     try:
-                        return self._identity.login(key, password)
+                        self._identity.login(key, password)
+                        return
                     except LoginRefusedError:
                         raise DeadLinkError(NoticeState.USED, view) from None
             self._identity.set_password(key, password)
-            return self._identity.login(key, password)
+            self._identity.login(key, password)
         except DomainError:
             raise
         except Exception:

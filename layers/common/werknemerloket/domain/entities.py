@@ -97,6 +97,8 @@ class Invitation:
     attempts: int = 0
     verified_at: datetime | None = None
     reminded_at: datetime | None = None
+    # SHA-256 of the secret handed to the browser that gave the latest right answer (see activation).
+    verification_hash: str | None = None
 
     def status_at(self, now: datetime) -> InvitationStatus:
         return effective_invitation_status(self.status, self.expires_at, now)

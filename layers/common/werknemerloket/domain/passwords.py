@@ -1,7 +1,11 @@
-"""The rules for a username and a password an employee chooses (NIST SP 800-63B 3.1.1.2, ASVS 6.2).
+r"""The rules for a username and a password an employee chooses (NIST SP 800-63B 3.1.1.2, ASVS 6.2).
 
 Usernames are unique without regard to case: `username_key` is the one form that is stored as the
 Usernames key and used as the Cognito username, so Jan and jan are the same account.
+
+A password may not begin or end with whitespace: Cognito refuses such a password (its pattern is
+`^[\S]+.*[\S]+$`) only when it is set, after the activation committed, so it is refused here first.
+Nothing is ever stripped: a password is used exactly as typed.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ class CredentialIssue(StrEnum):
     REQUIRED = "required"
     USERNAME_FORMAT = "username_format"
     USERNAME_TAKEN = "username_taken"
+    USERNAME_CHOSEN = "username_chosen"  # finishing an account: only the username claimed before
     PASSWORD_TOO_SHORT = "password_too_short"
     PASSWORD_TOO_LONG = "password_too_long"
+    PASSWORD_EDGE_SPACE = "password_edge_space"
     PASSWORD_COMMON = "password_common"
     PASSWORD_IS_USERNAME = "password_is_username"
     PASSWORD_MISMATCH = "password_mismatch"
@@ -58,6 +64,8 @@ def password_issues(password: str, confirmation: str, username: str) -> list[Cre
         return [CredentialIssue.PASSWORD_TOO_SHORT]
     if len(password) > PASSWORD_MAX:
         return [CredentialIssue.PASSWORD_TOO_LONG]
+    if password != password.strip():
+        return [CredentialIssue.PASSWORD_EDGE_SPACE]
     if username and password.casefold() == username.casefold():
         return [CredentialIssue.PASSWORD_IS_USERNAME]
     if password.casefold() in common_passwords():

@@ -3,12 +3,20 @@ with in-memory fakes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from werknemerloket.domain.accounts import Account, IdentityTokens, IdTokenClaims, Session, UsernameClaim
-from werknemerloket.domain.entities import AccessStatus, Employee, EmployeeProfile, Employer, Invitation
-from werknemerloket.mail.message import MailContent, MailContext, MailKind, MailTemplate
+from werknemerloket.domain.entities import (
+    AccessStatus,
+    Employee,
+    EmployeeProfile,
+    Employer,
+    Invitation,
+    InvitationStatus,
+)
+from werknemerloket.mail.message import MailContent, MailContext, MailKind, MailTemplate, TemplateInForce
 
 
 class EmployerRepository(Protocol):
@@ -36,11 +44,20 @@ class StaleStateError(Exception):
     """The records changed between reading and the conditional write; nothing was written."""
 
 
+@dataclass(frozen=True)
+class MailingRead:
+    """What deciding on and writing an invitation mail needs, read together."""
+
+    employee: Employee | None
+    employer: Employer | None
+    own_texts: dict[str, MailTemplate]  # the employer's own texts of the mail's kind, by language
+
+
 class InvitationRepository(Protocol):
     """Every method is one DynamoDB transaction whose conditions guard the state it was read in."""
 
-    def employee_with_employer(self, employer_id: str, employee_id: str) -> tuple[Employee | None, Employer | None]:
-        """Both in one consistent read."""
+    def read(self, employer_id: str, employee_id: str, kind: MailKind) -> MailingRead:
+        """The employee, the employer and the employer's own texts of `kind`, in one consistent read."""
         ...
 
     def open(self, employee: Employee, invitation: Invitation, token_hash: str, now: datetime) -> None:
@@ -86,12 +103,21 @@ class MailRenderer(Protocol):
         """The mail text in force (the employer's custom one, else the standard) filled in."""
         ...
 
+    def render_in_force(self, text: TemplateInForce, context: MailContext) -> MailContent:
+        """A text in force read before, filled in."""
+        ...
+
 
 # ---------------------------------------------------------------- activation and sessions (issue 4)
 
 
 class UsernameTakenError(StaleStateError):
     """The username is claimed already (by another employee, or by this invitation before)."""
+
+
+class StoreBusyError(Exception):
+    """Concurrent transactions kept the store from applying a change, also after a few retries;
+    nothing was written, and the same request may succeed a moment later."""
 
 
 class ActivationRepository(Protocol):
@@ -107,25 +133,38 @@ class ActivationRepository(Protocol):
 
     def employee_with_employer(self, employer_id: str, employee_id: str) -> tuple[Employee | None, Employer | None]: ...
 
-    def count_wrong_answer(self, invitation_id: str, now: datetime) -> int:
-        """Add one attempt atomically while the invitation is pending, unexpired and under the limit;
-        the attempts counted so far. StaleStateError when it was not open for an answer."""
+    def count_wrong_answer(
+        self, invitation_id: str, now: datetime, status: InvitationStatus = InvitationStatus.PENDING
+    ) -> int:
+        """Add one attempt atomically while the invitation is open for an answer and under the limit:
+        pending and unexpired, or (`status` USED, an unfinished account) used. The attempts counted
+        so far; StaleStateError when it was not open for an answer."""
         ...
 
     def lock(self, invitation: Invitation, now: datetime) -> None:
         """The invitation, with its attempts used up, and its employee's summary become locked."""
         ...
 
-    def mark_verified(self, invitation_id: str, now: datetime) -> None:
-        """Record a right answer while the invitation is open for one; StaleStateError otherwise."""
+    def mark_verified(
+        self, invitation_id: str, now: datetime, secret_hash: str, status: InvitationStatus = InvitationStatus.PENDING
+    ) -> None:
+        """Record a right answer and the hash of the secret its browser holds (replacing any earlier
+        one), while the invitation is open for an answer as in `count_wrong_answer`; StaleStateError
+        otherwise."""
         ...
 
     def complete(
-        self, invitation: Invitation, claim: UsernameClaim, username: str, now: datetime, verified_since: datetime
+        self,
+        invitation: Invitation,
+        claim: UsernameClaim,
+        username: str,
+        now: datetime,
+        verified_since: datetime,
+        secret_hash: str,
     ) -> None:
         """Claim the username, end the invitation as used and make the employee active, together.
         UsernameTakenError when only the username was taken; StaleStateError when the invitation or
-        the employee moved on (or was not verified since `verified_since`)."""
+        the employee moved on (or its latest right answer is not `secret_hash`'s, since `verified_since`)."""
         ...
 
     def username_claim(self, key: str) -> UsernameClaim | None: ...

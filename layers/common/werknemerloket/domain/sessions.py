@@ -1,8 +1,9 @@
 """Portal sessions: logging in, recognising the employee on each request, signing out everywhere.
 
-A session is a 256-bit cookie value whose SHA-256 keys a server-side item; it is created only from a
-successful Cognito login and keeps that login's refresh token. Signing out everywhere revokes the
-Cognito tokens and stamps the employee, so every session and ID token issued before is refused.
+A session is a 256-bit cookie value whose SHA-256 keys a server-side item; it is created only after a
+successful Cognito login and keeps none of that login's tokens (nothing would read them, and a stored
+refresh token would be one more secret to lose). Signing out everywhere revokes the Cognito tokens and
+stamps the employee, so every session and ID token issued before is refused.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from werknemerloket.clock import Clock
-from werknemerloket.domain.accounts import Account, IdentityTokens, Session, UsernameClaim
+from werknemerloket.domain.accounts import Account, Session, UsernameClaim
 from werknemerloket.domain.entities import AccessStatus
 from werknemerloket.domain.passwords import PASSWORD_MAX, USERNAME_PATTERN, username_key
 from werknemerloket.domain.ports import IdentityProvider, LoginRefusedError, SessionRepository, TokenRejectedError
@@ -20,7 +21,7 @@ from werknemerloket.domain.tokens import new_token, token_hash, well_formed
 from werknemerloket.errors import ForbiddenError, UnauthenticatedError
 from werknemerloket.observability import MetricUnit, logger, metrics
 
-# As long as the Cognito refresh token the session keeps (RefreshTokenValidity in template.yaml).
+# As long as the employee pool's refresh tokens live (RefreshTokenValidity in template.yaml).
 SESSION_LIFETIME = timedelta(hours=12)
 
 
@@ -55,7 +56,8 @@ class SessionService:
         self._identity = identity
         self._clock = clock
 
-    def start(self, claim: UsernameClaim, tokens: IdentityTokens) -> SessionGrant:
+    def start(self, claim: UsernameClaim) -> SessionGrant:
+        """A new session for the claim's employee; call only after its password logged in."""
         now = self._clock.now()
         cookie_value = new_token()
         session = Session(
@@ -66,7 +68,6 @@ class SessionService:
             csrf_token=new_token(),
             created_at=now,
             expires_at=now + SESSION_LIFETIME,
-            refresh_token=tokens.refresh_token,
         )
         self._repository.create(session)
         return SessionGrant(cookie_value, session)
@@ -78,7 +79,7 @@ class SessionService:
             raise LoginFailedError()
         key = username_key(username)
         try:
-            tokens = self._identity.login(key, password)
+            self._identity.login(key, password)
         except LoginRefusedError:
             metrics.add_metric(name="LoginsFailed", unit=MetricUnit.Count, value=1)
             raise LoginFailedError() from None
@@ -87,7 +88,7 @@ class SessionService:
             logger.error("an account without a username claim logged in")
             raise LoginFailedError()
         metrics.add_metric(name="LoginsSucceeded", unit=MetricUnit.Count, value=1)
-        grant = self.start(claim, tokens)
+        grant = self.start(claim)
         logger.info("employee logged in", extra={"employerId": claim.employer_id, "employeeId": claim.employee_id})
         return grant
 
