@@ -16,6 +16,7 @@ PASSWORD = "paarden eten graag hooi"
 _LINK = re.compile(r"https?://[^\s\"'<>]+/activate\?token=[A-Za-z0-9_-]{43}")
 _PAGE = re.compile(r'<main[^>]*\sdata-page="([^"]+)"')
 _STATE = re.compile(r'<main[^>]*\sdata-state="([^"]+)"')
+_VERIFICATION = re.compile(r'<input type="hidden" name="verification" value="([A-Za-z0-9_-]{43})">')
 
 
 class Employer:
@@ -34,8 +35,14 @@ class Employer:
         assert reply.status == status, f"{reply.status}: {reply.body!r}"
         return reply.body
 
-    def _path(self, employee_id: str, rest: str = "") -> str:
+    def path(self, employee_id: str, rest: str = "") -> str:
+        """The employee's path in the employer API, e.g. `path("1001", "/access")`."""
         return f"/employers/{self.employer_id}/employees/{employee_id}{rest}"
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One request as this employer's admin, answered whatever its status (an `HttpReply`);
+        `json=`, `data=` and `headers=` as `Http.request` takes them."""
+        return self.http.request(method, path, token=self.token, **kwargs)
 
     def email(self, employee_id: str) -> str:
         return f"{employee_id}.{self.employer_id}@example.nl".lower()
@@ -44,27 +51,36 @@ class Employer:
         self, employee_id: str, name: str = "Jan de Vries", language: str = "nl", date_of_birth: str = BIRTH
     ) -> str:
         body = {"name": name, "email": self.email(employee_id), "dateOfBirth": date_of_birth, "language": language}
-        self._ok(self.http.put(self._path(employee_id), json=body, token=self.token), 200)
+        self._ok(self.call("PUT", self.path(employee_id), json=body), 200)
         return employee_id
 
     def grant(self, employee_id: str) -> str:
         """Grant access and answer the activation link from the mail the employee received."""
-        self._ok(self.http.post(self._path(employee_id, "/access"), token=self.token), 201)
+        self._ok(self.call("POST", self.path(employee_id, "/access")), 201)
         return self.latest_link(employee_id)
 
     def resend(self, employee_id: str) -> str:
-        self._ok(self.http.post(self._path(employee_id, "/invitation/resend"), token=self.token), 200)
+        self._ok(self.call("POST", self.path(employee_id, "/invitation/resend")), 200)
         return self.latest_link(employee_id)
 
     def revoke(self, employee_id: str) -> None:
-        self._ok(self.http.delete(self._path(employee_id, "/invitation"), token=self.token), 200)
+        self._ok(self.call("DELETE", self.path(employee_id, "/invitation")), 200)
+
+    def get(self, employee_id: str) -> dict[str, Any]:
+        """The whole employee resource, as `GET .../employees/{employeeId}` answers it."""
+        employee: dict[str, Any] = self._ok(self.call("GET", self.path(employee_id)), 200)
+        return employee
 
     def access(self, employee_id: str) -> dict[str, Any]:
-        access: dict[str, Any] = self._ok(self.http.get(self._path(employee_id), token=self.token), 200)["access"]
+        access: dict[str, Any] = self.get(employee_id)["access"]
         return access
 
+    def mails(self, employee_id: str) -> list[dict[str, Any]]:
+        """The mail the stack sent to this employee's address so far, oldest first."""
+        return [m for m in self.stack.outbox() if m["to"] == self.email(employee_id)]
+
     def latest_link(self, employee_id: str) -> str:
-        mails = [m for m in self.stack.outbox() if m["to"] == self.email(employee_id)]
+        mails = self.mails(employee_id)
         assert mails, f"no mail to {self.email(employee_id)}"
         return link_in(mails[-1])
 
@@ -98,6 +114,37 @@ def data_state(html: str) -> str | None:
 def post_form(http: Any, path: str, fields: dict[str, str], headers: dict[str, str] | None = None) -> Any:
     sent = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
     return http.post(path, data=urlencode(fields), headers=sent)
+
+
+def verify(http: Any, link: str, date_of_birth: str = BIRTH) -> str:
+    """Answer the link's date-of-birth question rightly; the verification secret the credentials form
+    then carries (a hidden field: the credentials step is open only to the browser that answered)."""
+    reply = post_form(http, "/activate", {"token": token_of(link), "dateOfBirth": date_of_birth})
+    assert (reply.status, data_page(reply.body)) == (200, "activate-credentials"), reply.body
+    found = _VERIFICATION.search(reply.body)
+    assert found, "the credentials form carries no verification secret"
+    return found.group(1)
+
+
+def complete(http: Any, link: str, verification: str, username: str, password: str = PASSWORD) -> Any:
+    """Send the credentials form of the link's invitation as the browser holding `verification` (what
+    `verify` answered); its reply, whatever it is."""
+    fields = {
+        "token": token_of(link),
+        "verification": verification,
+        "username": username,
+        "password": password,
+        "passwordConfirm": password,
+    }
+    return post_form(http, "/activate/credentials", fields)
+
+
+def activate(http: Any, link: str, username: str, password: str = PASSWORD, date_of_birth: str = BIRTH) -> Any:
+    """The employee's whole activation through the pages (POST /activate, POST /activate/credentials);
+    the final reply, a 303 to /portal that sets the session cookie."""
+    reply = complete(http, link, verify(http, link, date_of_birth), username, password)
+    assert (reply.status, reply.headers.get("Location")) == (303, "/portal"), reply.body
+    return reply
 
 
 def session_cookie(reply: Any) -> str:

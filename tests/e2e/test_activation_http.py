@@ -16,13 +16,16 @@ from tests.activation_helpers import (
     PASSWORD,
     WRONG_BIRTH,
     Employer,
+    activate,
     aws_endpoint,
+    complete,
     data_page,
     data_state,
     path_of,
     post_form,
     session_cookie,
     token_of,
+    verify,
 )
 
 CSP = (
@@ -83,24 +86,10 @@ def id_token(aws: dict[str, Any], username: str, password: str = PASSWORD) -> st
     return str(answer["AuthenticationResult"]["IdToken"])
 
 
-def verify(http: Any, link: str) -> None:
-    reply = post_form(http, "/activate", {"token": token_of(link), "dateOfBirth": BIRTH})
-    assert (reply.status, data_page(reply.body)) == (200, "activate-credentials"), reply.body
-
-
-def complete(http: Any, link: str, username: str, password: str = PASSWORD) -> Any:
-    fields = {"token": token_of(link), "username": username, "password": password, "passwordConfirm": password}
-    return post_form(http, "/activate/credentials", fields)
-
-
 def activated(http: Any, employer: Employer, employee_id: str, username: str) -> str:
     """An employee who went through the whole activation; answers the session cookie."""
     employer.employee(employee_id)
-    link = employer.grant(employee_id)
-    verify(http, link)
-    reply = complete(http, link, username)
-    assert reply.status == 303, reply.body
-    return session_cookie(reply)
+    return session_cookie(activate(http, employer.grant(employee_id), username))
 
 
 # ---------------------------------------------------------------- the link
@@ -175,8 +164,7 @@ def test_revoked_replaced_and_used_links_show_their_notice_with_410(http, employ
     fresh = employer.resend("1102")
     employer.employee("1103")
     used = employer.grant("1103")
-    verify(http, used)
-    assert complete(http, used, f"used-{employer.employer_id}").status == 303
+    assert complete(http, used, verify(http, used), f"used-{employer.employer_id}").status == 303
 
     for link, state in ((revoked, "revoked"), (replaced, "replaced"), (used, "used")):
         for reply in (
@@ -237,7 +225,7 @@ def test_credentials_come_only_after_a_right_answer(http, employer):
     employer.employee("1401")
     link = employer.grant("1401")
 
-    reply = complete(http, link, f"early-{employer.employer_id}")
+    reply = complete(http, link, "", f"early-{employer.employer_id}")
 
     assert (reply.status, data_page(reply.body)) == (403, "activate-dob")
     assert employer.access("1401")["status"] == "invited"
@@ -255,10 +243,10 @@ def test_credentials_come_only_after_a_right_answer(http, employer):
 def test_refused_credentials_show_the_form_with_the_error_on_its_field(http, employer, username, password, field):
     employer.employee("1402")
     link = employer.grant("1402")
-    verify(http, link)
+    verification = verify(http, link)
     username, password = username.format(e=employer.employer_id), password.format(e=employer.employer_id)
 
-    reply = complete(http, link, username, password)
+    reply = complete(http, link, verification, username, password)
 
     assert (reply.status, data_page(reply.body)) == (400, "activate-credentials")
     assert f'id="{field}-error"' in reply.body
@@ -269,15 +257,18 @@ def test_refused_credentials_show_the_form_with_the_error_on_its_field(http, emp
 
 def test_a_username_race_between_two_invitations_has_exactly_one_winner(http, employer, aws):
     name = f"Marie-{employer.employer_id}"
-    links = []
+    links, verifications = [], []
     for employee_id in ("1501", "1502"):
         employer.employee(employee_id, name="Marie Jansen")
         links.append(employer.grant(employee_id))
-        verify(http, links[-1])
+        verifications.append(verify(http, links[-1]))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         replies = list(
-            pool.map(lambda pair: complete(http, pair[0], pair[1]), zip(links, (name, name.lower()), strict=True))
+            pool.map(
+                lambda n: complete(http, links[n], verifications[n], (name, name.lower())[n]),
+                range(2),
+            )
         )
 
     assert sorted(reply.status for reply in replies) == [303, 409]
@@ -289,23 +280,23 @@ def test_a_username_race_between_two_invitations_has_exactly_one_winner(http, em
     assert employer.access(loser_id)["status"] == "invited"
     users = aws["cognito"].list_users(UserPoolId=aws["pool"], Filter=f'username = "{name.lower()}"')["Users"]
     assert len(users) == 1
-    assert complete(http, links[loser], f"{name}-2").status == 303  # the loser picks another name
+    assert complete(http, links[loser], verifications[loser], f"{name}-2").status == 303  # the loser picks another
 
 
 def test_a_repeated_completion_of_one_invitation_makes_one_account(http, employer, aws):
     employer.employee("1601")
     link = employer.grant("1601")
-    verify(http, link)
+    verification = verify(http, link)
     username = f"piet-{employer.employer_id}"
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        replies = list(pool.map(lambda _: complete(http, link, username), range(8)))
+        replies = list(pool.map(lambda _: complete(http, link, verification, username), range(8)))
 
     assert {reply.status for reply in replies} == {303}
     users = aws["cognito"].list_users(UserPoolId=aws["pool"], Filter=f'username = "{username}"')["Users"]
     assert len(users) == 1
     assert employer.access("1601")["status"] == "active"
-    assert complete(http, link, username).status == 303  # a later retry just logs in
+    assert complete(http, link, verification, username).status == 303  # a later retry just logs in
 
 
 # ---------------------------------------------------------------- sessions
@@ -314,9 +305,9 @@ def test_a_repeated_completion_of_one_invitation_makes_one_account(http, employe
 def test_the_session_cookie_is_host_only_secure_httponly_and_samesite(http, employer):
     employer.employee("1701")
     link = employer.grant("1701")
-    verify(http, link)
+    verification = verify(http, link)
 
-    reply = complete(http, link, f"kees-{employer.employer_id}")
+    reply = complete(http, link, verification, f"kees-{employer.employer_id}")
 
     assert reply.status == 303
     assert reply.headers["Location"].endswith("/portal")
@@ -357,8 +348,22 @@ def test_me_answers_the_profile_by_session_cookie_or_id_token(http, employer, aw
         http.get("/me", token="not.a.token"),
         http.get("/me", headers={"Cookie": "__Host-wnl_session=" + "A" * 43}),
     ):
-        assert reply.status == 401
-        assert reply.body["error"]["code"] == "UNAUTHENTICATED"
+        assert (reply.status, reply.body["error"]["code"]) == (401, "UNAUTHENTICATED")
+
+
+def test_the_portal_opens_for_the_employees_id_token_without_a_cookie(http, employer, aws):
+    username = f"Bram-{employer.employer_id}"
+    activated(http, employer, "1802", username)
+
+    reply = http.get("/portal", token=id_token(aws, username.lower()))
+
+    assert (reply.status, data_page(reply.body)) == (200, "portal")
+    assert "Jan de Vries" in reply.body
+    assert employer.name in reply.body
+    assert reply.headers["Content-Security-Policy"] == CSP
+    assert "Set-Cookie" not in reply.headers  # a token is no session: nothing to remember
+    for refused in (http.get("/portal", token="not.a.token"), http.get("/portal")):
+        assert (refused.status, refused.headers["Location"]) == (303, "/login")
 
 
 def test_login_failures_say_nothing_about_whether_the_username_exists(http, employer):
@@ -398,8 +403,10 @@ def test_logout_signs_out_every_session_and_id_token_and_login_works_again(http,
     assert "Max-Age=0" in reply.headers["Set-Cookie"]
     for cookie in (first, second):
         assert http.get("/portal", headers={"Cookie": cookie}).status == 303
-        assert http.get("/me", headers={"Cookie": cookie}).status == 401
-    assert http.get("/me", token=token).status == 401
+        me = http.get("/me", headers={"Cookie": cookie})
+        assert (me.status, me.body["error"]["code"]) == (401, "UNAUTHENTICATED")
+    me = http.get("/me", token=token)
+    assert (me.status, me.body["error"]["code"]) == (401, "UNAUTHENTICATED")
     again = post_form(http, "/login", {"username": username, "password": PASSWORD})
     assert http.get("/portal", headers={"Cookie": session_cookie(again)}).status == 200
 

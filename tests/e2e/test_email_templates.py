@@ -2,74 +2,51 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
+
+from tests.activation_helpers import Employer
 
 DUTCH_TEXT = {
     "subject": "Welkom bij {{ employer_name }}, {{ employee_name }}",
     "text": "Hoi {{ employee_name }},\n\nWelkom!\n\n{{ activation_url }}\n\nGeldig tot {{ expires_at }}.",
 }
+NAME = 'Bakkerij "Één" <i>&</i> Zn'
 
 
-class Api:
-    """Calls the employer API as one employer's admin."""
-
-    def __init__(self, stack: Any, employer_id: str) -> None:
-        self.stack = stack
-        self.employer_id = employer_id
-        self.token = stack.employer_token(employer_id)
-
-    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-        payload = {} if body is None else {"json": body}
-        reply = self.stack.http.request(method, path, token=token or self.token, **payload)
-        return reply.status, reply.body
-
-    def template_path(self, kind: str = "invitation", language: str = "nl", employer_id: str | None = None) -> str:
-        return f"/employers/{employer_id or self.employer_id}/email-templates/{kind}/{language}"
-
-    def employee(self, employee_id: str, name: str, language: str) -> str:
-        email = f"{employee_id}.{self.employer_id}@example.nl".lower()
-        status, _ = self.call(
-            "PUT",
-            f"/employers/{self.employer_id}/employees/{employee_id}",
-            {"name": name, "email": email, "dateOfBirth": "1990-05-17", "language": language},
-        )
-        assert status == 200
-        return email
-
-    def grant(self, employee_id: str) -> None:
-        status, body = self.call("POST", f"/employers/{self.employer_id}/employees/{employee_id}/access")
-        assert status == 201, body
+def template_path(employer: Employer, kind: str = "invitation", language: str = "nl") -> str:
+    return f"/employers/{employer.employer_id}/email-templates/{kind}/{language}"
 
 
-def mail_to(stack: Any, address: str) -> dict[str, Any]:
-    """The one mail sent to `address`, its text with the line ends a reader sees (MIME sends CRLF)."""
-    [mail] = [m for m in stack.outbox() if m["to"] == address]
+def call(employer: Employer, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """A template route as `employer`'s admin: its status and body."""
+    reply = employer.call(method, path, **({} if body is None else {"json": body}))
+    return reply.status, reply.body
+
+
+def only_mail(employer: Employer, employee_id: str) -> dict[str, Any]:
+    """The one mail the employee received, its text with the line ends a reader sees (MIME sends CRLF)."""
+    [mail] = employer.mails(employee_id)
     return mail | {"text": mail["text"].replace("\r\n", "\n")}
 
 
 @pytest.fixture
-def api(stack: Any) -> Api:
-    employer_id = f"tpl-{uuid.uuid4().hex[:12]}"
-    api = Api(stack, employer_id)
-    status, _ = api.call("PUT", f"/employers/{employer_id}", {"name": 'Bakkerij "Één" <i>&</i> Zn'})
-    assert status == 200
-    return api
+def employer(stack: Any) -> Employer:
+    return Employer(stack, name=NAME)
 
 
-def test_a_dutch_custom_text_reaches_dutch_employees_and_english_ones_get_the_standard_text(stack, api):
-    status, stored = api.call("PUT", api.template_path("invitation", "nl"), DUTCH_TEXT)
+def test_a_dutch_custom_text_reaches_dutch_employees_and_english_ones_get_the_standard_text(employer):
+    status, stored = call(employer, "PUT", template_path(employer, "invitation", "nl"), DUTCH_TEXT)
     assert status == 200
     assert stored == {"kind": "invitation", "language": "nl", "html": None, "custom": True, **DUTCH_TEXT}
-    jan = api.employee("1001", "<b>Jan</b>", "nl")
-    jane = api.employee("1002", "Jane <Smith>", "en")
+    employer.employee("1001", name="<b>Jan</b>", language="nl")
+    employer.employee("1002", name="Jane <Smith>", language="en")
 
-    api.grant("1001")
-    api.grant("1002")
+    employer.grant("1001")
+    employer.grant("1002")
 
-    dutch, english = mail_to(stack, jan), mail_to(stack, jane)
+    dutch, english = only_mail(employer, "1001"), only_mail(employer, "1002")
     assert dutch["subject"] == 'Welkom bij Bakkerij "Één" <i>&</i> Zn, <b>Jan</b>'
     assert dutch["text"].startswith("Hoi <b>Jan</b>,\n\nWelkom!\n\nhttp")
     assert "Hoi &lt;b&gt;Jan&lt;/b&gt;," in dutch["html"]
@@ -81,8 +58,9 @@ def test_a_dutch_custom_text_reaches_dutch_employees_and_english_ones_get_the_st
     assert "Dear Jane &lt;Smith&gt;," in english["html"]
 
 
-def test_reading_storing_and_deleting_a_text(api):
-    status, standard = api.call("GET", api.template_path("reminder", "en"))
+def test_reading_storing_and_deleting_a_text(employer):
+    path = template_path(employer, "reminder", "en")
+    status, standard = call(employer, "GET", path)
     assert status == 200
     assert (standard["kind"], standard["language"], standard["custom"], standard["html"]) == (
         "reminder",
@@ -97,28 +75,25 @@ def test_reading_storing_and_deleting_a_text(api):
         "text": "{{ activation_url }}",
         "html": "<p>{{ activation_url }}</p>",
     }
-    assert api.call("PUT", api.template_path("reminder", "en"), own)[0] == 200
-    assert api.call("GET", api.template_path("reminder", "en")) == (
-        200,
-        {"kind": "reminder", "language": "en", "custom": True, **own},
-    )
+    assert call(employer, "PUT", path, own) == (200, {"kind": "reminder", "language": "en", "custom": True, **own})
+    assert call(employer, "GET", path) == (200, {"kind": "reminder", "language": "en", "custom": True, **own})
 
-    assert api.call("DELETE", api.template_path("reminder", "en")) == (200, standard)
-    assert api.call("GET", api.template_path("reminder", "en")) == (200, standard)
-    assert api.call("DELETE", api.template_path("reminder", "en")) == (200, standard)
+    assert call(employer, "DELETE", path) == (200, standard)
+    assert call(employer, "GET", path) == (200, standard)
+    assert call(employer, "DELETE", path) == (200, standard)
 
 
-def test_preview_renders_a_draft_with_sample_data_and_stores_nothing(api):
-    status, preview = api.call("POST", f"{api.template_path()}/preview", DUTCH_TEXT)
+def test_preview_renders_a_draft_with_sample_data_and_stores_nothing(employer):
+    status, preview = call(employer, "POST", f"{template_path(employer)}/preview", DUTCH_TEXT)
 
     assert status == 200
     assert preview["subject"].startswith("Welkom bij ")
     assert "{{" not in preview["text"]
     assert "/activate?token=" in preview["text"]
     assert preview["html"].startswith("<!DOCTYPE html>")
-    assert api.call("GET", api.template_path())[1]["custom"] is False
+    assert call(employer, "GET", template_path(employer))[1]["custom"] is False
 
-    status, in_force = api.call("POST", f"{api.template_path()}/preview")
+    status, in_force = call(employer, "POST", f"{template_path(employer)}/preview")
     assert status == 200
     assert in_force["subject"].endswith("geeft je toegang tot het Werknemerloket")
 
@@ -138,19 +113,18 @@ def test_preview_renders_a_draft_with_sample_data_and_stores_nothing(api):
         ),
     ],
 )
-def test_an_invalid_text_is_refused_saying_what_and_where(api, draft, detail):
-    for method, path in (("PUT", api.template_path()), ("POST", f"{api.template_path()}/preview")):
-        status, body = api.call(method, path, draft)
+def test_an_invalid_text_is_refused_saying_what_and_where(employer, draft, detail):
+    for method, path in (("PUT", template_path(employer)), ("POST", f"{template_path(employer)}/preview")):
+        status, body = call(employer, method, path, draft)
 
-        assert status == 422
-        assert body["error"]["code"] == "TEMPLATE_INVALID"
+        assert (status, body["error"]["code"]) == (422, "TEMPLATE_INVALID")
         assert detail.items() <= body["error"]["details"][0].items()
-    assert api.call("GET", api.template_path())[1]["custom"] is False
+    assert call(employer, "GET", template_path(employer))[1]["custom"] is False
 
 
-def test_another_employers_texts_are_unreachable(stack, api):
-    assert api.call("PUT", api.template_path(), DUTCH_TEXT)[0] == 200
-    other = Api(stack, f"tpl-{uuid.uuid4().hex[:12]}")
+def test_another_employers_texts_are_unreachable(stack, employer):
+    assert call(employer, "PUT", template_path(employer), DUTCH_TEXT)[0] == 200
+    other = Employer(stack, name="Globex")
 
     for method, suffix, body in (
         ("GET", "", None),
@@ -158,14 +132,14 @@ def test_another_employers_texts_are_unreachable(stack, api):
         ("DELETE", "", None),
         ("POST", "/preview", None),
     ):
-        status, answer = other.call(method, other.template_path(employer_id=api.employer_id) + suffix, body)
+        status, answer = call(other, method, template_path(employer) + suffix, body)
         assert (status, answer["error"]["code"]) == (403, "FORBIDDEN")
 
-    assert other.call("GET", other.template_path())[1]["custom"] is False
-    assert api.call("GET", api.template_path())[1]["custom"] is True
+    assert call(other, "GET", template_path(other))[1]["custom"] is False
+    assert call(employer, "GET", template_path(employer))[1]["custom"] is True
 
 
-def test_unknown_kinds_and_languages_are_not_found(api):
-    for path in (api.template_path("welcome", "nl"), api.template_path("invitation", "de")):
-        status, body = api.call("GET", path)
+def test_unknown_kinds_and_languages_are_not_found(employer):
+    for path in (template_path(employer, "welcome", "nl"), template_path(employer, "invitation", "de")):
+        status, body = call(employer, "GET", path)
         assert (status, body["error"]["code"]) == (404, "TEMPLATE_NOT_FOUND")

@@ -9,17 +9,19 @@ from typing import Any
 import boto3
 import pytest
 
+from local.stack import LOCAL_SENDER
 from tests.activation_helpers import (
-    BIRTH,
-    PASSWORD,
     Employer,
+    activate,
     aws_endpoint,
+    complete,
     data_page,
     data_state,
     path_of,
-    post_form,
     token_of,
+    verify,
 )
+from werknemerloket.clock import from_iso
 
 HOUR = 3600
 
@@ -29,10 +31,9 @@ def employer(stack: Any) -> Employer:
     return Employer(stack, name="Acme B.V.")
 
 
-def get_employee(employer: Employer, employee_id: str) -> dict[str, Any]:
-    reply = employer.http.get(f"/employers/{employer.employer_id}/employees/{employee_id}", token=employer.token)
-    assert reply.status == 200, reply.body
-    return reply.body  # type: ignore[no-any-return]
+def refusal(reply: Any) -> tuple[int, str]:
+    """An error reply's status with its code, so that neither is asserted without the other."""
+    return reply.status, reply.body["error"]["code"]
 
 
 def test_the_readme_walkthrough(stack, http):
@@ -86,9 +87,8 @@ def test_grant_mails_a_working_link_and_resend_kills_the_first(stack, http, empl
     dead = http.get(path_of(first))
     assert (dead.status, data_page(dead.body), data_state(dead.body)) == (410, "activate-notice", "replaced")
     assert data_page(http.get(path_of(second)).body) == "activate-dob"
-    assert get_employee(employer, "1001")["access"]["invitation"]["sendCount"] == 2
-    mails = [m for m in stack.outbox() if m["to"] == employer.email("1001")]
-    assert len(mails) == 2
+    assert employer.access("1001")["invitation"]["sendCount"] == 2
+    assert len(employer.mails("1001")) == 2
 
 
 def test_revoke_kills_the_link_and_the_employee_can_be_granted_again(http, employer):
@@ -99,7 +99,7 @@ def test_revoke_kills_the_link_and_the_employee_can_be_granted_again(http, emplo
 
     dead = http.get(path_of(link))
     assert (dead.status, data_state(dead.body)) == (410, "revoked")
-    assert get_employee(employer, "1001")["access"]["status"] == "not_activated"
+    assert employer.access("1001")["status"] == "not_activated"
     assert data_page(http.get(path_of(employer.grant("1001"))).body) == "activate-dob"
 
 
@@ -109,30 +109,29 @@ def test_the_link_lives_96_hours_to_the_second(stack, http, employer):
 
     stack.advance_clock(96 * HOUR - 60)
     alive = http.get(path_of(link))
-    employee_alive = get_employee(employer, "1001")
+    employee_alive = employer.get("1001")
     stack.advance_clock(61)
     dead = http.get(path_of(link))
-    employee_dead = get_employee(employer, "1001")
+    employee_dead = employer.get("1001")
 
     assert (alive.status, data_page(alive.body)) == (200, "activate-dob")
     assert employee_alive["access"]["status"] == "invited"
     assert (dead.status, data_state(dead.body)) == (410, "expired")
     assert employee_dead["access"]["status"] == "not_activated"
     assert employee_dead["access"]["invitation"]["status"] == "expired"
-    regranted = employer.http.post(f"/employers/{employer.employer_id}/employees/1001/access", token=employer.token)
+    regranted = employer.call("POST", employer.path("1001", "/access"))
     assert regranted.status == 201
     assert regranted.body["access"]["invitation"]["sendCount"] == 1
 
 
-def test_two_concurrent_grants_give_one_201_and_one_409(stack, employer):
+def test_two_concurrent_grants_give_one_201_and_one_409(employer):
     employer.employee("1001")
-    path = f"/employers/{employer.employer_id}/employees/1001/access"
     replies: list[Any] = []
     start = threading.Barrier(2)
 
     def grant() -> None:
         start.wait()
-        replies.append(employer.http.post(path, token=employer.token))
+        replies.append(employer.call("POST", employer.path("1001", "/access")))
 
     threads = [threading.Thread(target=grant) for _ in range(2)]
     for thread in threads:
@@ -141,33 +140,97 @@ def test_two_concurrent_grants_give_one_201_and_one_409(stack, employer):
         thread.join()
 
     assert sorted(reply.status for reply in replies) == [201, 409]
-    assert [m for m in stack.outbox() if m["to"] == employer.email("1001")].__len__() == 1
+    [loser] = [reply for reply in replies if reply.status == 409]
+    assert refusal(loser) == (409, "ALREADY_INVITED")
+    assert len(employer.mails("1001")) == 1
 
 
-def test_a_retried_grant_with_the_same_idempotency_key_mails_once(stack, employer):
+def test_a_retried_grant_with_the_same_idempotency_key_mails_once(employer):
     employer.employee("1001")
-    path = f"/employers/{employer.employer_id}/employees/1001/access"
+    path = employer.path("1001", "/access")
 
-    first = employer.http.post(path, token=employer.token, headers={"Idempotency-Key": "grant-1"})
-    retry = employer.http.post(path, token=employer.token, headers={"idempotency-key": "grant-1"})
+    first = employer.call("POST", path, headers={"Idempotency-Key": "grant-1"})
+    retry = employer.call("POST", path, headers={"idempotency-key": "grant-1"})
 
     assert (first.status, retry.status) == (201, 201)
     assert first.body == retry.body
-    assert len([m for m in stack.outbox() if m["to"] == employer.email("1001")]) == 1
+    assert len(employer.mails("1001")) == 1
+
+
+def test_a_retried_resend_with_the_same_idempotency_key_mails_once_and_answers_the_same(http, employer):
+    employer.employee("1001")
+    first_link = employer.grant("1001")
+    path = employer.path("1001", "/invitation/resend")
+
+    first = employer.call("POST", path, headers={"Idempotency-Key": "resend-1"})
+    retry = employer.call("POST", path, headers={"Idempotency-Key": "resend-1"})
+
+    assert (first.status, retry.status) == (200, 200)
+    assert first.body == retry.body
+    assert first.body["access"]["invitation"]["sendCount"] == 2
+    assert len(employer.mails("1001")) == 2  # the invitation and one resend mail, not two
+    assert employer.access("1001")["invitation"] == first.body["access"]["invitation"]
+    assert data_state(http.get(path_of(first_link)).body) == "replaced"
+    assert data_page(http.get(path_of(employer.latest_link("1001"))).body) == "activate-dob"
+    another = employer.call("POST", path, headers={"Idempotency-Key": "resend-2"})
+    assert (another.status, another.body["access"]["invitation"]["sendCount"]) == (200, 3)
+    assert len(employer.mails("1001")) == 3
+
+
+def test_grant_resend_and_revoke_refusals_carry_their_status_and_code(employer):
+    employer.employee("1001")
+    no_mail = {"name": "Piet Zonder Mail", "email": None, "dateOfBirth": "1985-01-31", "language": "nl"}
+    assert employer.call("PUT", employer.path("1002"), json=no_mail).status == 200
+
+    for method, rest in (("POST", "/access"), ("POST", "/invitation/resend"), ("DELETE", "/invitation")):
+        assert refusal(employer.call(method, employer.path("ghost", rest))) == (404, "EMPLOYEE_NOT_FOUND")
+    assert refusal(employer.call("POST", employer.path("1002", "/access"))) == (409, "EMAIL_MISSING")
+    assert refusal(employer.call("POST", employer.path("1001", "/invitation/resend"))) == (409, "NO_OPEN_INVITATION")
+    assert refusal(employer.call("DELETE", employer.path("1001", "/invitation"))) == (409, "NO_OPEN_INVITATION")
+    employer.grant("1001")
+    assert refusal(employer.call("POST", employer.path("1001", "/access"))) == (409, "ALREADY_INVITED")
+
+    assert len(employer.mails("1001")) == 1
+    assert employer.mails("1002") == []
+    assert employer.access("1002") == {"status": "not_activated", "invitation": None, "activatedAt": None}
+
+
+def test_an_employee_activated_through_the_pages_has_nothing_to_grant_resend_or_revoke(http, employer):
+    # Given an employee who activated through the real pages
+    employer.employee("1001")
+    link = employer.grant("1001")
+    invited = employer.access("1001")["invitation"]
+    activate(http, link, f"jan-{employer.employer_id}")
+
+    # When the employer grants, resends or revokes
+    grant = employer.call("POST", employer.path("1001", "/access"))
+    resend = employer.call("POST", employer.path("1001", "/invitation/resend"))
+    revoke = employer.call("DELETE", employer.path("1001", "/invitation"))
+
+    # Then each is refused with its own code, nothing is mailed, and the employee reads active
+    assert refusal(grant) == (409, "ALREADY_ACTIVE")
+    assert refusal(resend) == (409, "NO_OPEN_INVITATION")
+    assert refusal(revoke) == (409, "NO_OPEN_INVITATION")
+    assert len(employer.mails("1001")) == 1
+    access = employer.get("1001")["access"]
+    assert access["status"] == "active"
+    assert access["invitation"] == invited | {"status": "used"}
+    activated_at = from_iso(access["activatedAt"])
+    assert from_iso(invited["sentAt"]) <= activated_at < from_iso(invited["expiresAt"])
+    assert data_state(http.get(path_of(link)).body) == "used"
 
 
 def test_a_mail_ses_refuses_is_502_and_leaves_the_employee_not_invited(stack, employer):
     employer.employee("1001")
     ses = boto3.client("ses", endpoint_url=aws_endpoint(stack), region_name="eu-west-1")
-    sender = "noreply@werknemerloket.local"
-    ses.delete_identity(Identity=sender)
+    ses.delete_identity(Identity=LOCAL_SENDER)
     try:
-        reply = employer.http.post(f"/employers/{employer.employer_id}/employees/1001/access", token=employer.token)
+        reply = employer.call("POST", employer.path("1001", "/access"))
     finally:
-        ses.verify_email_identity(EmailAddress=sender)
+        ses.verify_email_identity(EmailAddress=LOCAL_SENDER)
 
-    assert (reply.status, reply.body["error"]["code"]) == (502, "MAIL_NOT_SENT")
-    assert get_employee(employer, "1001")["access"] == {
+    assert refusal(reply) == (502, "MAIL_NOT_SENT")
+    assert employer.get("1001")["access"] == {
         "status": "not_activated",
         "invitation": None,
         "activatedAt": None,
@@ -178,42 +241,34 @@ def test_a_mail_ses_refuses_is_502_and_leaves_the_employee_not_invited(stack, em
 def test_a_resend_racing_an_activation_leaves_one_clean_winner(http, employer):
     employer.employee("1001")
     link = employer.grant("1001")
-    token = token_of(link)
-    assert data_page(post_form(http, "/activate", {"token": token, "dateOfBirth": BIRTH}).body) == (
-        "activate-credentials"
-    )
+    verification = verify(http, link)
     replies: dict[str, Any] = {}
     start = threading.Barrier(2)
 
-    def activate() -> None:
+    def activation() -> None:
         start.wait()
-        fields = {
-            "token": token,
-            "username": f"jan-{employer.employer_id}",
-            "password": PASSWORD,
-            "passwordConfirm": PASSWORD,
-        }
-        replies["activate"] = post_form(http, "/activate/credentials", fields)
+        replies["activate"] = complete(http, link, verification, f"jan-{employer.employer_id}")
 
     def resend() -> None:
         start.wait()
-        replies["resend"] = employer.http.post(
-            f"/employers/{employer.employer_id}/employees/1001/invitation/resend", token=employer.token
-        )
+        replies["resend"] = employer.call("POST", employer.path("1001", "/invitation/resend"))
 
-    threads = [threading.Thread(target=activate), threading.Thread(target=resend)]
+    threads = [threading.Thread(target=activation), threading.Thread(target=resend)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    access = get_employee(employer, "1001")["access"]
+    access = employer.access("1001")
     if replies["activate"].status == 303:
-        assert replies["resend"].status == 409
+        # Whether the resend read the invitation open and lost its write, or read it used already.
+        assert refusal(replies["resend"]) == (409, "NO_OPEN_INVITATION")
         assert access["status"] == "active"
         assert access["invitation"]["status"] == "used"
+        assert len(employer.mails("1001")) == 1
     else:
         assert replies["resend"].status == 200
-        assert data_state(replies["activate"].body) == "replaced"
+        assert (replies["activate"].status, data_state(replies["activate"].body)) == (410, "replaced")
         assert access["status"] == "invited"
         assert access["invitation"]["sendCount"] == 2
+        assert len(employer.mails("1001")) == 2

@@ -6,6 +6,7 @@ employees and mail, and move the clock relative to their own invitations.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -13,21 +14,22 @@ import boto3
 import pytest
 
 from tests.activation_helpers import (
-    BIRTH,
-    PASSWORD,
     Employer,
     aws_endpoint,
+    complete,
     data_page,
+    data_state,
     link_in,
     path_of,
-    post_form,
     token_of,
+    verify,
 )
 from werknemerloket.clock import from_iso, to_iso
 from werknemerloket.mail.formatting import format_moment
 
 MINUTE = 60
 HOUR = 3600
+LAST_SECONDS = 10  # how long before its expiry the invitation is raced: ample for one activation
 
 
 @pytest.fixture
@@ -49,10 +51,6 @@ def advance_to(stack: Any, moment: datetime) -> None:
 def sweep(stack: Any) -> dict[str, Any]:
     result: dict[str, Any] = stack.run("expire_invites")["result"]
     return result
-
-
-def mails_to(stack: Any, employer: Employer, employee_id: str) -> list[dict[str, Any]]:
-    return [m for m in stack.outbox() if m["to"] == employer.email(employee_id)]
 
 
 def opens(http: Any, link: str) -> bool:
@@ -83,13 +81,13 @@ def test_reminder_once_at_its_moment_then_expiry_persisted_by_the_sweep(stack, h
     # When the sweep runs a minute before the reminder moment, then it sends nothing
     advance_to(stack, datetime.fromtimestamp(reminder_moment - MINUTE, expires_at.tzinfo))
     sweep(stack)
-    assert len(mails_to(stack, employer, "2001")) == 1
+    assert len(employer.mails("2001")) == 1
 
     # When it runs a minute after, then one reminder with a fresh link to the same invitation
     stack.advance_clock(2 * MINUTE)
     result = sweep(stack)
     assert result["reminded"] >= 1
-    _invitation, reminder = mails_to(stack, employer, "2001")
+    _invitation, reminder = employer.mails("2001")
     # (stripped: a subject this long is folded onto a continuation line, which the outbox keeps)
     assert reminder["subject"].strip() == "Reminder: activate your access to the Bakkerij Het Zuurdesem Werknemerloket"
     assert f"valid until {format_moment(expires_at, 'en')}" in reminder["text"]
@@ -106,7 +104,7 @@ def test_reminder_once_at_its_moment_then_expiry_persisted_by_the_sweep(stack, h
 
     # When it runs again, then no second reminder
     sweep(stack)
-    assert len(mails_to(stack, employer, "2001")) == 2
+    assert len(employer.mails("2001")) == 2
 
     # When the 96 hours are over, then the employee reads not activated before any sweep ...
     advance_to(stack, datetime.fromtimestamp(expires_at.timestamp() + 1, expires_at.tzinfo))
@@ -114,7 +112,8 @@ def test_reminder_once_at_its_moment_then_expiry_persisted_by_the_sweep(stack, h
     assert (access["status"], access["invitation"]["status"]) == ("not_activated", "expired")
     employee_item, invitation_item = stored(stack, employer, "2001")
     assert (employee_item["state"]["S"], invitation_item["status"]["S"]) == ("invited", "pending")
-    assert http.get(path_of(first_link)).status == 410
+    dead = http.get(path_of(first_link))
+    assert (dead.status, data_state(dead.body)) == (410, "expired")
 
     # ... and the sweep persists it
     result = sweep(stack)
@@ -128,31 +127,85 @@ def test_reminder_once_at_its_moment_then_expiry_persisted_by_the_sweep(stack, h
     again = sweep(stack)
     assert (again["expired"], again["reminded"]) == (0, 0)
     assert stored(stack, employer, "2001") == (employee_item, invitation_item)
-    assert len(mails_to(stack, employer, "2001")) == 2
+    assert len(employer.mails("2001")) == 2
 
 
-def test_an_activation_just_before_expiry_wins_over_the_sweep(stack, http, employer):
-    # Given an invitation a minute before its expiry
+def race_credentials_against_the_sweep(
+    stack: Any, http: Any, link: str, verification: str, username: str
+) -> tuple[Any, dict[str, Any]]:
+    """The credentials POST and a sweep run, released at the same moment from two threads: the
+    activation's reply and the sweep's counts."""
+    outcome: dict[str, Any] = {}
+    start = threading.Barrier(2)
+
+    def activation() -> None:
+        start.wait()
+        outcome["activation"] = complete(http, link, verification, username)
+
+    def sweep_run() -> None:
+        start.wait()
+        outcome["sweep"] = sweep(stack)
+
+    threads = [threading.Thread(target=activation), threading.Thread(target=sweep_run)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcome["activation"], outcome["sweep"]
+
+
+def test_an_activation_racing_the_sweep_in_the_invitations_last_seconds_wins(stack, http, employer):
+    # Given an invitation in its last seconds, never reminded (no sweep ran since it was due, so this
+    # run has a conditional write of its own to make on it), and answered rightly
     employer.employee("2002", name="Piet Bakker")
     link = employer.grant("2002")
     expires_at = from_iso(employer.access("2002")["invitation"]["expiresAt"])
-    advance_to(stack, datetime.fromtimestamp(expires_at.timestamp() - MINUTE, expires_at.tzinfo))
+    advance_to(stack, datetime.fromtimestamp(expires_at.timestamp() - LAST_SECONDS, expires_at.tzinfo))
+    verification = verify(http, link)
 
-    # When the employee activates in that minute
-    token = token_of(link)
-    answer = post_form(http, "/activate", {"token": token, "dateOfBirth": BIRTH})
-    assert data_page(answer.body) == "activate-credentials", answer.body
-    username = f"piet-{employer.employer_id}"
-    credentials = {"token": token, "username": username, "password": PASSWORD, "passwordConfirm": PASSWORD}
-    done = post_form(http, "/activate/credentials", credentials)
-    assert (done.status, done.headers.get("Location")) == (303, "/portal")
+    # When the credentials and a sweep run are sent at the same moment
+    done, swept = race_credentials_against_the_sweep(stack, http, link, verification, f"piet-{employer.employer_id}")
 
-    # And the sweep runs after the expiry moment
-    stack.advance_clock(2 * MINUTE)
-    sweep(stack)
-
-    # Then the activation stands
+    # Then the activation wins whatever the interleaving: the sweep neither expires nor reminds it
+    assert (done.status, done.headers.get("Location")) == (303, "/portal"), done.body
+    assert swept["failed"] == 0
+    assert now_of(stack) < expires_at, f"the race took over {LAST_SECONDS} s: it proves nothing"
     access = employer.access("2002")
     assert (access["status"], access["invitation"]["status"]) == ("active", "used")
     employee_item, invitation_item = stored(stack, employer, "2002")
     assert (employee_item["state"]["S"], invitation_item["status"]["S"]) == ("active", "used")
+    assert "dueAt" not in invitation_item  # out of the index, also if the sweep's deferral was written first
+    assert len(employer.mails("2002")) == 1
+
+    # And a sweep after the expiry moment leaves the activation standing
+    stack.advance_clock(LAST_SECONDS + MINUTE)
+    sweep(stack)
+    assert stored(stack, employer, "2002") == (employee_item, invitation_item)
+    assert employer.access("2002") == access
+
+
+def test_credentials_racing_the_sweep_just_after_expiry_lose_and_the_invitation_expires(stack, http, employer):
+    # Given an invitation answered rightly in its last seconds, and the clock now just past its expiry
+    employer.employee("2003", name="Sanne de Boer")
+    link = employer.grant("2003")
+    expires_at = from_iso(employer.access("2003")["invitation"]["expiresAt"])
+    advance_to(stack, datetime.fromtimestamp(expires_at.timestamp() - LAST_SECONDS, expires_at.tzinfo))
+    verification = verify(http, link)
+    advance_to(stack, datetime.fromtimestamp(expires_at.timestamp() + 1, expires_at.tzinfo))
+
+    # When the credentials and a sweep run are sent at the same moment
+    done, swept = race_credentials_against_the_sweep(stack, http, link, verification, f"sanne-{employer.employer_id}")
+
+    # Then the activation loses whatever the interleaving, and the invitation ends expired, once
+    assert (done.status, data_state(done.body)) == (410, "expired")
+    assert "Set-Cookie" not in done.headers
+    assert swept["failed"] == 0
+    access = employer.access("2003")
+    assert (access["status"], access["invitation"]["status"], access["activatedAt"]) == (
+        "not_activated",
+        "expired",
+        None,
+    )
+    employee_item, invitation_item = stored(stack, employer, "2003")
+    assert (employee_item["state"]["S"], invitation_item["status"]["S"]) == ("not_activated", "expired")
+    assert "dueAt" not in invitation_item

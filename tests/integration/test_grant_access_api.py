@@ -282,14 +282,11 @@ def test_a_grant_before_the_employer_has_a_name_is_409(api):
 
 
 def test_a_body_not_sent_as_json_is_415(api):
-    status, body = api("PUT", EMPLOYER, raw_body='{"name": "Acme"}', headers={"Content-Type": "text/plain"})
-    form_status, _ = api(
-        "PUT", EMPLOYER, raw_body="name=Acme", headers={"Content-Type": "application/x-www-form-urlencoded"}
-    )
+    text = api("PUT", EMPLOYER, raw_body='{"name": "Acme"}', headers={"Content-Type": "text/plain"})
+    form = api("PUT", EMPLOYER, raw_body="name=Acme", headers={"Content-Type": "application/x-www-form-urlencoded"})
 
-    assert (status, body["error"]["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
-    assert form_status == 415
-    assert api("GET", EMPLOYER)[0] == 404
+    assert error_of(text) == error_of(form) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert error_of(api("GET", EMPLOYER)) == (404, "EMPLOYER_NOT_FOUND")
 
 
 def test_json_with_a_charset_is_json(api):

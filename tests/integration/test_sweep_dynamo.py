@@ -1,56 +1,51 @@
 """The sweep's DynamoDB store and handler under moto: the items and conditions as they really are.
 
 Tables are created from template.yaml. Invitations are written with the invitation repository's own
-item builders (`invitation_item`, `link_item`), so the sweep reads exactly what a grant writes.
+item builders (`invitation_item`, `link_item`), so the sweep reads exactly what a grant writes, and
+activations go through the activation service on its DynamoDB repositories (only Cognito is a fake),
+so the sweep meets exactly what an activation writes.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from types import ModuleType
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import pytest
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from local.offline import create_tables
 from scripts.bench_sweep import populate, run_sweep
 from tests.events import LambdaContext
-from werknemerloket.clock import FixedClock, get_clock, set_clock, to_iso
+from tests.functions import load_function
+from werknemerloket.clock import FixedClock, to_iso
+from werknemerloket.data.activation import DynamoActivationRepository, DynamoSessionRepository
 from werknemerloket.data.invitations import DynamoInvitationRepository, due_shard
 from werknemerloket.data.models import EmployeeModel, EmployerModel, InvitationModel, LinkModel
 from werknemerloket.data.sweep import DynamoSweepStore
 from werknemerloket.data.templates import DynamoTemplateStore
+from werknemerloket.domain.activation import ActivationService
 from werknemerloket.domain.entities import INVITATION_VALIDITY, AccessStatus, Invitation, InvitationStatus
 from werknemerloket.domain.ports import StaleStateError
+from werknemerloket.domain.sessions import SessionService
 from werknemerloket.domain.sweep import DueInvitation, SweepService
 from werknemerloket.domain.tokens import new_token, token_hash
-from werknemerloket.mail import gateway
-from werknemerloket.mail.texts import MailTexts
+from werknemerloket.mail.message import MailContext, MailKind, MailTemplate
+from werknemerloket.mail.texts import MailTexts, compose, standard
 from werknemerloket.settings import get_settings
 
+from ..activation_helpers import BIRTH, PASSWORD
+from ..unit.fake_accounts import FakeIdentity
 from ..unit.fakes import FakeMailer
+from .conftest import NOW
 
-SENT_AT = datetime(2026, 12, 4, 15, 20, 7, tzinfo=UTC)
+SENT_AT = NOW
 HOUR = 3600
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        create_tables(boto3.client("dynamodb", region_name="eu-west-1"))
-        yield
 
 
 @dataclass
@@ -59,12 +54,17 @@ class World:
     mailer: FakeMailer
     repository: DynamoInvitationRepository
     store: DynamoSweepStore
+    tokens: dict[str, str] = field(default_factory=dict)  # each invitation's first link, as its mail had it
+
+    def texts(self) -> MailTexts:
+        """The mail texts as the sweep reads them: employers' own texts in the real template table."""
+        return MailTexts(DynamoTemplateStore(), clock=self.clock)
 
     def service(self, store: Any = None) -> SweepService:
         settings = get_settings()
         return SweepService(
             store or self.store,
-            MailTexts(DynamoTemplateStore(), clock=self.clock),
+            self.texts(),
             self.mailer,
             self.clock,
             settings.public_base_url,
@@ -88,13 +88,15 @@ class World:
             attempts=5 if status == "locked" else 0,
         )
         self.repository.invitation_item(invitation).save()
-        self.repository.link_item(token_hash(new_token()), invitation).save()
+        token = new_token()
+        self.tokens[invitation.invitation_id] = token
+        self.repository.link_item(token_hash(token), invitation).save()
         EmployeeModel(
             "acme",
             employee_id,
             name="Jan de Vries",
             email=f"{employee_id}@example.nl",
-            date_of_birth=date(1990, 5, 17).isoformat(),
+            date_of_birth=BIRTH,
             language=language,
             state=AccessStatus.INVITED.value,
             invitation={  # type: ignore[arg-type]
@@ -109,14 +111,17 @@ class World:
         ).save()
         return invitation.invitation_id
 
-    def activate(self, invitation_id: str, employee_id: str = "1001") -> None:
-        """What a completed activation leaves: the invitation used (out of the index), the employee active."""
-        InvitationModel(invitation_id).update(
-            actions=self.repository.end_actions(InvitationStatus.USED, self.clock.now())
-        )
-        EmployeeModel("acme", employee_id).update(
-            actions=[EmployeeModel.state.set(AccessStatus.ACTIVE.value), EmployeeModel.invitation.status.set("used")]  # type: ignore[attr-defined]
-        )
+    def activate(self, invitation_id: str, username: str = "jan") -> None:
+        """The employee activates now through the invitation's link: the right answer, then the
+        credentials (one transaction: username claimed, invitation used and out of the index,
+        employee active)."""
+        settings = get_settings()
+        identity = FakeIdentity(self.clock)
+        sessions = SessionService(DynamoSessionRepository(settings), identity, self.clock)
+        activation = ActivationService(DynamoActivationRepository(settings), identity, sessions, self.clock)
+        token = self.tokens[invitation_id]
+        verified = activation.answer(token, BIRTH)
+        activation.complete(token, verified.secret, username, PASSWORD, PASSWORD)
 
     def links_to(self, invitation_id: str) -> list[LinkModel]:
         return [link for link in LinkModel.scan() if link.invitation_id == invitation_id]
@@ -166,6 +171,36 @@ def test_reminder_stores_a_second_link_to_the_same_invitation_and_is_sent_once(w
     assert len(world.mailer.sent) == 1
 
 
+def test_the_reminder_is_the_employers_own_text_in_its_language_and_the_standard_one_in_the_others(world):
+    own = MailTemplate(
+        subject="Nog even, {{ employee_name }}: je uitnodiging van {{ employer_name }} verloopt",
+        text="Hoi {{ employee_name }},\n\nJe link werkt nog tot {{ expires_at }}:\n\n{{ activation_url }}\n",
+    )
+    world.texts().save("acme", MailKind.REMINDER, "nl", own)
+    world.invite("1001", language="nl")
+    world.invite("1002", language="en")
+    world.clock.advance(72 * HOUR + 60)
+
+    result = world.run()
+
+    assert result.reminded == 2
+    mails = {mail.to: mail.content for mail in world.mailer.sent}
+    assert set(mails) == {"1001@example.nl", "1002@example.nl"}
+    dutch, english = mails["1001@example.nl"], mails["1002@example.nl"]
+    assert dutch == compose(MailKind.REMINDER, own, _reminder_context(dutch.text, "nl"))
+    assert dutch.subject == "Nog even, Jan de Vries: je uitnodiging van Acme B.V. verloopt"
+    assert english == compose(
+        MailKind.REMINDER, standard(MailKind.REMINDER, "en"), _reminder_context(english.text, "en")
+    )
+    assert "Nog even" not in english.subject + english.text
+
+
+def _reminder_context(text: str, language: str) -> MailContext:
+    """What the sweep's reminder to World's employee says, with the link the mail carries."""
+    [url] = re.findall(r"https://\S+/activate\?token=\S+", text)
+    return MailContext("Jan de Vries", "Acme B.V.", url, SENT_AT + INVITATION_VALIDITY, language)
+
+
 def test_expiry_ends_the_invitation_and_returns_the_employee_and_a_second_run_changes_nothing(world):
     invitation_id = world.invite()
     world.clock.advance(96 * HOUR)
@@ -203,7 +238,8 @@ def test_an_activation_in_the_last_second_wins_over_a_stale_index_entry(world):
         world.store.expire(stale, world.clock.now())
 
     assert InvitationModel.get(invitation_id).status == "used"
-    assert EmployeeModel.get("acme", "1001").state == "active"
+    employee = EmployeeModel.get("acme", "1001")
+    assert (employee.state, employee.invitation.status) == ("active", "used")
     assert world.run().items_read == 0  # the used invitation left the index
 
 
@@ -313,38 +349,14 @@ def test_20000_employees_of_whom_10_are_due_cost_about_one_item_read_per_expired
 # ---------------------------------------------------------------- the handler
 
 
-def _handler_module() -> ModuleType:
-    path = ROOT / "functions" / "expire_invites" / "app.py"
-    spec = importlib.util.spec_from_file_location("expire_invites_app", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture
-def real_clock_at() -> Iterator[FixedClock]:
-    previous = get_clock()
-    clock = FixedClock(SENT_AT)
-    set_clock(clock)
-    gateway._ses.cache_clear()
-    try:
-        yield clock
-    finally:
-        set_clock(previous)
-        gateway._ses.cache_clear()
-
-
-def test_the_handler_sends_the_reminder_by_ses_and_answers_its_counts(world, real_clock_at, capsys):
-    boto3.client("ses", region_name="eu-west-1").verify_email_identity(EmailAddress=get_settings().mail_sender)
+def test_the_handler_sends_the_reminder_by_ses_and_answers_its_counts(world, clock, capsys):
     world.invite("1001", language="en")
     world.invite("1002")
     InvitationModel("inv-1002").update(actions=[InvitationModel.due_at.set(int(SENT_AT.timestamp()))])
-    real_clock_at.advance(72 * HOUR)
-    InvitationModel("inv-1002").update(actions=[InvitationModel.expires_at.set(to_iso(real_clock_at.now()))])
+    clock.advance(72 * HOUR)
+    InvitationModel("inv-1002").update(actions=[InvitationModel.expires_at.set(to_iso(clock.now()))])
 
-    answer = _handler_module().handler({"detail-type": "Scheduled Event"}, LambdaContext())
+    answer = load_function("expire_invites").handler({"detail-type": "Scheduled Event"}, LambdaContext())
 
     assert answer | {"durationMs": 0} == {
         "expired": 1,

@@ -3,15 +3,13 @@ page marked for tests and monitoring, every value escaped."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from datetime import UTC, date, datetime
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.functions import load_function
 from werknemerloket.domain.activation import LinkView, NoticeState
 from werknemerloket.domain.entities import (
     AccessStatus,
@@ -21,29 +19,17 @@ from werknemerloket.domain.entities import (
     Invitation,
     InvitationStatus,
 )
-
-FUNCTION = Path(__file__).resolve().parents[2] / "functions" / "activate"
-
-
-def _load(name: str) -> ModuleType:
-    if str(FUNCTION) not in sys.path:
-        sys.path.insert(0, str(FUNCTION))
-    spec = importlib.util.spec_from_file_location(f"activate_{name}", FUNCTION / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from werknemerloket.domain.passwords import CredentialIssue
 
 
 @pytest.fixture(scope="module")
 def app() -> ModuleType:
-    return _load("app")
+    return load_function("activate")
 
 
 @pytest.fixture(scope="module")
 def page_texts() -> ModuleType:
-    return _load("page_texts")
+    return load_function("activate", "page_texts")
 
 
 def view(language: str, employer_name: str = "Acme B.V.") -> LinkView:
@@ -59,6 +45,54 @@ def test_both_languages_have_every_text(page_texts):
 
     assert set(nl) == set(en)
     assert all(value.strip() for value in [*nl.values(), *en.values()])
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_every_credential_issue_has_a_sentence(page_texts, language):
+    assert {f"issue_{issue}" for issue in CredentialIssue} <= set(page_texts.TEXTS[language])
+
+
+def test_a_password_with_a_space_at_either_end_is_refused_in_both_languages(page_texts):
+    assert page_texts.TEXTS["nl"]["issue_password_edge_space"] == (
+        "Het wachtwoord mag niet met een spatie beginnen of eindigen."
+    )
+    assert page_texts.TEXTS["en"]["issue_password_edge_space"] == "The password must not begin or end with a space."
+
+
+def test_the_credentials_form_hands_back_the_verification_secret_and_nothing_else_new(app):
+    response = app._credentials_page(view("nl"), "T" * 43, "V" * 43, 200)
+
+    hidden = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', response.body)
+    assert hidden == [("token", "T" * 43), ("verification", "V" * 43)]
+    assert re.findall(r'<input id="[^"]+" name="([^"]+)"', response.body) == ["username", "password", "passwordConfirm"]
+
+
+def test_a_store_too_busy_even_after_retries_answers_the_busy_page_not_a_500(app, page_texts, monkeypatch):
+    from tests.events import LambdaContext, api_event
+    from werknemerloket.domain.ports import StoreBusyError
+
+    class Busy:
+        def answer(self, token: str, answer_text: str) -> None:
+            raise StoreBusyError("TransactionConflict")
+
+    monkeypatch.setattr(app.services, "activation", Busy)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    event = api_event("POST", "/activate", raw_body="token=" + "T" * 43 + "&dateOfBirth=1990-05-17", headers=form)
+
+    response = app.handler(event, LambdaContext())
+
+    assert response["statusCode"] == 503
+    assert response["multiValueHeaders"]["Retry-After"] == ["2"]
+    assert page_texts.TEXTS["nl"]["error_503"] in response["body"]
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_busy_page_says_to_try_again(app, page_texts, language):
+    response = app.error_page(503, language)
+
+    assert response.status_code == 503
+    assert 'data-page="error"' in response.body
+    assert page_texts.TEXTS[language]["error_503"] in response.body
 
 
 @pytest.mark.parametrize("language", ["nl", "en"])
@@ -78,7 +112,9 @@ def test_the_activation_pages_escape_what_they_show(app, language):
     link = view(language, employer_name='Bakkerij "Één" <i>&</i> Zn')
 
     dob = app._dob_page(link, "T" * 43, 400, error="fout", tries_left=1)
-    credentials = app._credentials_page(link, "T" * 43, 409, username='<script>"', errors={"username": "bezet"})
+    credentials = app._credentials_page(
+        link, "T" * 43, "V" * 43, 409, username='<script>"', errors={"username": "bezet"}
+    )
 
     for response in (dob, credentials):
         assert "<i>" not in response.body

@@ -168,10 +168,11 @@ class InvitationService:
             raise
 
     def _lost_race(self, employer_id: str, employee_id: str, now: datetime) -> ConflictError:
-        """What to answer when the employee changed between reading and writing: what the winner left."""
+        """A resend or revoke lost to another change: still invited means another resend won; anything
+        else (activated, revoked, expired) leaves no open invitation."""
         current, _ = self._read(employer_id, employee_id)
-        if conflict := _already(current, now):
-            return conflict if conflict.code == "ALREADY_ACTIVE" else _changed()
+        if current.access_status_at(now) is AccessStatus.INVITED:
+            return _changed()
         return _no_open_invitation()
 
     def grant(self, employer_id: str, employee_id: str) -> Employee:
