@@ -26,7 +26,7 @@ from pynamodb.exceptions import (
 
 from tests.unit.fake_accounts import FakeIdentity
 from werknemerloket.clock import FixedClock, to_iso
-from werknemerloket.data import activation as activation_data
+from werknemerloket.data import transactions
 from werknemerloket.data.activation import DynamoActivationRepository, DynamoSessionRepository
 from werknemerloket.data.invitations import DynamoInvitationRepository
 from werknemerloket.data.models import EmployeeModel, EmployerModel, InvitationModel, SessionModel, UsernameModel
@@ -109,7 +109,7 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch) -> World:
     identity = FakeIdentity(clock)
     service = ActivationService(repository, identity, SessionService(sessions, identity, clock), clock)
     sleeps: list[float] = []
-    monkeypatch.setattr(activation_data.time, "sleep", sleeps.append)
+    monkeypatch.setattr(transactions.time, "sleep", sleeps.append)
     return World(clock, repository, sessions, identity, service, sleeps)
 
 
@@ -236,8 +236,8 @@ def test_conflicts_that_outlast_the_retries_are_store_busy_and_nothing_is_writte
     with pytest.raises(StoreBusyError):
         world.service.complete(token, secret, "jan", PASSWORD, PASSWORD)
 
-    assert calls[0] == 1 + len(activation_data.RETRY_DELAYS_SECONDS)
-    assert len(world.sleeps) == len(activation_data.RETRY_DELAYS_SECONDS)
+    assert calls[0] == 1 + len(transactions.RETRY_DELAYS_SECONDS)
+    assert len(world.sleeps) == len(transactions.RETRY_DELAYS_SECONDS)
     assert UsernameModel.count() == 0
     assert InvitationModel.get(invitation.invitation_id).status == InvitationStatus.PENDING.value
     assert world.identity.users == {}

@@ -11,13 +11,10 @@ tried again a few times with a short, jittered backoff, and then answered as `St
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from pynamodb.exceptions import TransactGetError, TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactGetError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactGet, TransactWrite
 
@@ -33,6 +30,17 @@ from werknemerloket.data.models import (
     connection,
 )
 from werknemerloket.data.registry import employee_from_item
+from werknemerloket.data.transactions import (
+    CANCELLED,
+    CONDITION_FAILED,
+    ITEM_IN_TRANSACTION,
+    PASSING_REASONS,
+    Busy,
+    ConditionFailed,
+    reason_codes,
+    transact,
+    with_retries,
+)
 from werknemerloket.domain.accounts import Account, Session, UsernameClaim
 from werknemerloket.domain.entities import (
     MAX_DOB_ATTEMPTS,
@@ -42,20 +50,8 @@ from werknemerloket.domain.entities import (
     Invitation,
     InvitationStatus,
 )
-from werknemerloket.domain.ports import StaleStateError, StoreBusyError, UsernameTakenError
-from werknemerloket.observability import logger
+from werknemerloket.domain.ports import StaleStateError, UsernameTakenError
 from werknemerloket.settings import Settings
-
-_CONDITION_FAILED = "ConditionalCheckFailedException"
-_CANCELLED = "TransactionCanceledException"
-# Cancellation reasons of a transaction: only the first says a condition failed; the others say that
-# nothing was written for a passing reason, so the same transaction may succeed when tried again.
-_CONDITION_FAILED_REASON = "ConditionalCheckFailed"
-_PASSING_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
-# A single-item write on an item that a transaction is changing at that moment.
-_ITEM_IN_TRANSACTION = "TransactionConflictException"
-# Pauses before the second, third and fourth try (each jittered down to half).
-RETRY_DELAYS_SECONDS = (0.05, 0.1, 0.2)
 
 
 def precise_iso(moment: datetime) -> str:
@@ -106,56 +102,6 @@ def _summary_holds(invitation_id: str) -> Condition:
     return cast(Condition, EmployeeModel.invitation.invitation_id == invitation_id)
 
 
-class _Cancelled(StaleStateError):
-    def __init__(self, message: str, failed: list[int]):
-        super().__init__(message)
-        self.failed = failed  # positions of the writes whose conditions failed
-
-
-class _Busy(Exception):
-    """Another transaction held an item (or the table throttled): nothing was written or read."""
-
-
-def _with_retries[T](operation: Callable[[], T]) -> T:
-    """`operation`, tried again after `_Busy` with a short jittered backoff; StoreBusyError at last."""
-    delays = iter(RETRY_DELAYS_SECONDS)
-    while True:
-        try:
-            return operation()
-        except _Busy as busy:
-            delay = next(delays, None)
-            if delay is None:
-                logger.warning("store busy: gave up after retries", extra={"reason": str(busy)})
-                raise StoreBusyError(str(busy)) from busy
-            time.sleep(random.uniform(delay / 2, delay))
-
-
-def _reason_codes(error: TransactWriteError | TransactGetError) -> list[str | None]:
-    return [reason.code if reason is not None else None for reason in error.cancellation_reasons]
-
-
-def _transact(build: Callable[[TransactWrite], None]) -> None:
-    """The writes `build` adds, as one transaction; _Cancelled (a StaleStateError) when a condition
-    failed, StoreBusyError when other transactions kept it from committing, also on retries."""
-
-    def attempt() -> None:
-        try:
-            with TransactWrite(connection=connection()) as write:
-                build(write)
-        except TransactWriteError as error:
-            if error.cause_response_code != _CANCELLED:
-                raise
-            codes = _reason_codes(error)
-            failed = [index for index, code in enumerate(codes) if code == _CONDITION_FAILED_REASON]
-            if failed:
-                raise _Cancelled(str(error), failed) from error
-            if _PASSING_REASONS.intersection(code for code in codes if code):
-                raise _Busy(",".join(code or "None" for code in codes)) from error
-            raise
-
-    _with_retries(attempt)
-
-
 def _account(employer_id: str, employee_id: str) -> Account | None:
     """The employee and its employer in one consistent read: None without the employee; an employer
     without a profile (yet, or any more) is named by its id. (A TransactGet's future raises
@@ -167,13 +113,13 @@ def _account(employer_id: str, employee_id: str) -> Account | None:
                 employee_future = get.get(EmployeeModel, employer_id, employee_id)
                 employer_future = get.get(EmployerModel, employer_id)
         except TransactGetError as error:
-            codes = _reason_codes(error)
-            if error.cause_response_code == _CANCELLED and _PASSING_REASONS.intersection(c for c in codes if c):
-                raise _Busy(",".join(code or "None" for code in codes)) from error
+            codes = reason_codes(error)
+            if error.cause_response_code == CANCELLED and PASSING_REASONS.intersection(c for c in codes if c):
+                raise Busy(",".join(code or "None" for code in codes)) from error
             raise
         return employee_future, employer_future
 
-    employee_future, employer_future = _with_retries(attempt)
+    employee_future, employer_future = with_retries(attempt)
     try:
         employee: EmployeeModel = employee_future.get()
     except EmployeeModel.DoesNotExist:
@@ -237,13 +183,13 @@ class DynamoActivationRepository:
             try:
                 item.update(actions=actions, condition=condition)
             except UpdateError as error:
-                if error.cause_response_code == _CONDITION_FAILED:
+                if error.cause_response_code == CONDITION_FAILED:
                     raise StaleStateError(str(error)) from error
-                if error.cause_response_code == _ITEM_IN_TRANSACTION:
-                    raise _Busy(_ITEM_IN_TRANSACTION) from error
+                if error.cause_response_code == ITEM_IN_TRANSACTION:
+                    raise Busy(ITEM_IN_TRANSACTION) from error
                 raise
 
-        _with_retries(attempt)
+        with_retries(attempt)
 
     # ---------------------------------------------------------------- the date of birth
 
@@ -272,7 +218,7 @@ class DynamoActivationRepository:
                 condition=_summary_holds(invitation.invitation_id),
             )
 
-        _transact(build)
+        transact(build)
 
     def mark_verified(
         self, invitation_id: str, now: datetime, secret_hash: str, status: InvitationStatus = InvitationStatus.PENDING
@@ -325,8 +271,8 @@ class DynamoActivationRepository:
             )
 
         try:
-            _transact(build)
-        except _Cancelled as cancelled:
+            transact(build)
+        except ConditionFailed as cancelled:
             if cancelled.failed == [0]:  # only the username's condition
                 raise UsernameTakenError(claim.key) from cancelled
             raise
@@ -384,4 +330,4 @@ class DynamoSessionRepository:
                 condition=UsernameModel.username.exists(),
             )
 
-        _transact(build)
+        transact(build)

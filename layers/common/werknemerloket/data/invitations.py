@@ -4,12 +4,10 @@ change together or not at all."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactGet, TransactWrite
@@ -27,6 +25,7 @@ from werknemerloket.data.models import (
 )
 from werknemerloket.data.registry import employee_from_item
 from werknemerloket.data.templates import template_from_item, template_key
+from werknemerloket.data.transactions import transact
 from werknemerloket.domain.entities import (
     OPEN_STATUSES,
     AccessStatus,
@@ -36,7 +35,7 @@ from werknemerloket.domain.entities import (
     InvitationStatus,
     InvitationSummary,
 )
-from werknemerloket.domain.ports import MailingRead, StaleStateError
+from werknemerloket.domain.ports import MailingRead
 from werknemerloket.mail.message import LANGUAGES, MailKind
 from werknemerloket.settings import Settings
 
@@ -150,21 +149,10 @@ class DynamoInvitationRepository:
     def still_open(now: datetime) -> Condition:
         return InvitationModel.status.is_in(*_OPEN) & (InvitationModel.expires_at > to_iso(now))
 
-    @contextmanager
-    def transaction(self) -> Iterator[TransactWrite]:
-        """One TransactWriteItems call; a failed condition becomes StaleStateError."""
-        try:
-            with TransactWrite(connection=connection()) as write:
-                yield write
-        except TransactWriteError as error:
-            if error.cause_response_code == "TransactionCanceledException":
-                raise StaleStateError(str(error)) from error
-            raise
-
     # ------------------------------------------------------------------ transitions
 
     def open(self, employee: Employee, invitation: Invitation, token_hash: str, now: datetime) -> None:
-        with self.transaction() as write:
+        def build(write: TransactWrite) -> None:
             write.save(self.link_item(token_hash, invitation), condition=LinkModel.token_hash.does_not_exist())
             write.save(self.invitation_item(invitation), condition=InvitationModel.invitation_id.does_not_exist())
             write.update(
@@ -187,10 +175,13 @@ class DynamoInvitationRepository:
                     & (InvitationModel.expires_at <= to_iso(now)),
                 )
 
+        transact(build)
+
     def replace(self, employee: Employee, new: Invitation, token_hash: str, now: datetime) -> None:
         old = employee.invitation
         assert old is not None
-        with self.transaction() as write:
+
+        def build(write: TransactWrite) -> None:
             write.update(
                 InvitationModel(old.invitation_id),
                 actions=self.end_actions(InvitationStatus.REPLACED, now),
@@ -204,11 +195,14 @@ class DynamoInvitationRepository:
                 condition=self.employee_unchanged(employee),
             )
 
+        transact(build)
+
     def revoke(self, employee: Employee, now: datetime) -> None:
         invitation = employee.invitation
         assert invitation is not None
         revoked = summary_value(replace(invitation, status=InvitationStatus.REVOKED))
-        with self.transaction() as write:
+
+        def build(write: TransactWrite) -> None:
             write.update(
                 InvitationModel(invitation.invitation_id),
                 actions=self.end_actions(InvitationStatus.REVOKED, now),
@@ -224,6 +218,8 @@ class DynamoInvitationRepository:
                 condition=self.employee_unchanged(employee),
             )
 
+        transact(build)
+
     def _restore_employee(self, write: TransactWrite, before: Employee, new: Invitation) -> None:
         actions: list[Action] = [EmployeeModel.state.set(before.state.value)]
         if before.invitation is None:
@@ -237,15 +233,18 @@ class DynamoInvitationRepository:
         )
 
     def undo_open(self, before: Employee, invitation: Invitation, token_hash: str) -> None:
-        with self.transaction() as write:
+        def build(write: TransactWrite) -> None:
             write.delete(LinkModel(token_hash))
             write.delete(InvitationModel(invitation.invitation_id))
             self._restore_employee(write, before, invitation)
 
+        transact(build)
+
     def undo_replace(self, before: Employee, new: Invitation, token_hash: str) -> None:
         old = before.invitation
         assert old is not None
-        with self.transaction() as write:
+
+        def build(write: TransactWrite) -> None:
             write.delete(LinkModel(token_hash))
             write.delete(InvitationModel(new.invitation_id))
             reopened = Invitation(
@@ -270,3 +269,5 @@ class DynamoInvitationRepository:
                 condition=InvitationModel.status == InvitationStatus.REPLACED.value,
             )
             self._restore_employee(write, before, new)
+
+        transact(build)

@@ -7,11 +7,10 @@ sweep can put an ended invitation back into the index.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -25,8 +24,8 @@ from werknemerloket.data.models import (
     EmployeeModel,
     InvitationModel,
     LinkModel,
-    connection,
 )
+from werknemerloket.data.transactions import transact
 from werknemerloket.domain.entities import (
     MAX_DOB_ATTEMPTS,
     OPEN_STATUSES,
@@ -83,17 +82,6 @@ class DynamoSweepStore:
 
     # ------------------------------------------------------------------ writing
 
-    @contextmanager
-    def _transaction(self) -> Iterator[TransactWrite]:
-        """A transaction committed when the block ends; a failed condition is a `StaleStateError`."""
-        try:
-            with TransactWrite(connection=connection()) as write:
-                yield write
-        except TransactWriteError as error:
-            if error.cause_response_code == "TransactionCanceledException":
-                raise StaleStateError(str(error)) from error
-            raise
-
     @staticmethod
     def _expirable(now: datetime) -> Condition:
         """The exact opposite of the activation's `still open`: an activation before `expiresAt` wins,
@@ -109,7 +97,8 @@ class DynamoSweepStore:
 
     def expire(self, entry: DueInvitation, now: datetime) -> None:
         try:
-            with self._transaction() as write:
+
+            def build(write: TransactWrite) -> None:
                 self._end_as_expired(write, entry, now)
                 write.update(
                     EmployeeModel(entry.employer_id, entry.employee_id),
@@ -121,6 +110,8 @@ class DynamoSweepStore:
                     # The employee is invited with this invitation as its latest one.
                     condition=(EmployeeModel.state == AccessStatus.INVITED.value) & (SUMMARY_ID == entry.invitation_id),
                 )
+
+            transact(build)
         except StaleStateError:
             self._expire_orphan(entry, now)
 
@@ -128,7 +119,8 @@ class DynamoSweepStore:
         """An open invitation its employee does not hold (no such employee any more, or one that
         moved on) would stay in the index and be read on every run; it expires on its own. The two
         employee conditions are each other's opposite, so of `expire` and this at most one writes."""
-        with self._transaction() as write:
+
+        def build(write: TransactWrite) -> None:
             self._end_as_expired(write, entry, now)
             write.condition_check(
                 EmployeeModel,
@@ -142,12 +134,14 @@ class DynamoSweepStore:
                 ),
             )
 
+        transact(build)
+
     def _link(self, token_hash: str, entry: DueInvitation) -> LinkModel:
         """The same lifetime as the invitation's first link."""
         return LinkModel(token_hash, invitation_id=entry.invitation_id, ttl=entry.expires_at + self._retention)
 
     def claim_reminder(self, entry: DueInvitation, token_hash: str, now: datetime) -> None:
-        with self._transaction() as write:
+        def build(write: TransactWrite) -> None:
             write.save(self._link(token_hash, entry), condition=LinkModel.token_hash.does_not_exist())
             write.update(
                 InvitationModel(entry.invitation_id),
@@ -163,15 +157,20 @@ class DynamoSweepStore:
                 ),
             )
 
+        transact(build)
+
     def release_reminder(self, entry: DueInvitation, token_hash: str, now: datetime) -> None:
         try:
-            with self._transaction() as write:
+
+            def build(write: TransactWrite) -> None:
                 write.delete(LinkModel(token_hash))
                 write.update(
                     InvitationModel(entry.invitation_id),
                     actions=[InvitationModel.reminded_at.remove(), InvitationModel.due_at.set(_epoch(entry.due_at))],
                     condition=InvitationModel.status.is_in(*_OPEN) & (InvitationModel.reminded_at == to_iso(now)),
                 )
+
+            transact(build)
         except StaleStateError:
             # The invitation ended meanwhile; the unmailed link still goes, it must open nothing.
             LinkModel(token_hash).delete()

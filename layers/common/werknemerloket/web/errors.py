@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from pydantic import BaseModel, Field
 
+from werknemerloket.domain.ports import StoreBusyError
 from werknemerloket.errors import (
     ConflictError,
     DomainError,
@@ -156,6 +157,12 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
         return error_response(
             415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON, with Content-Type: application/json."
         )
+
+    @app.exception_handler(StoreBusyError)
+    def _busy(_: Exception) -> Response[str]:
+        response = error_response(503, "SERVICE_BUSY", "Other changes kept this one from being made; try again.")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(IdempotencyAlreadyInProgressError)
     def _in_progress(_: Exception) -> Response[str]:
