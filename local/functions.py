@@ -130,7 +130,8 @@ def _forget(module_names: set[str]) -> None:
             del sys.modules[name]
 
 
-def _import_file(path: Path, module_name: str) -> ModuleType:
+def import_file(path: Path, module_name: str) -> ModuleType:
+    """A Python file imported under `module_name` (every function has an `app.py`)."""
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise TemplateError(f"cannot import {path}")
@@ -187,7 +188,7 @@ def load_functions(
             _forget(clashing)
             unique_name = re.sub(r"\W", "_", os.path.relpath(file.with_suffix(""), template.directory))
             try:
-                modules[file] = _import_file(file, unique_name)
+                modules[file] = import_file(file, unique_name)
             except Exception as error:
                 raise TemplateError(f"{logical_id}: importing {file} failed: {error!r}") from error
             finally:

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from local.functions import import_file
+
 FUNCTIONS = Path(__file__).resolve().parents[1] / "functions"
 
 _loaded: dict[str, dict[str, ModuleType]] = {}
@@ -41,23 +43,9 @@ def _import_function(name: str) -> dict[str, ModuleType]:
     entry = str(directory)
     sys.path.insert(0, entry)
     try:
-        modules = {"app": _import_file(directory / "app.py", f"function_{name}_app")}
+        modules = {"app": import_file(directory / "app.py", f"function_{name}_app")}
         for stem in siblings:  # what app imported already is the same module object here
             modules[stem] = importlib.import_module(stem)
     finally:
         sys.path.remove(entry)  # the first occurrence: the one inserted above
     return modules
-
-
-def _import_file(path: Path, module_name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # pydantic and dataclasses look their module up while it runs
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[module_name]
-        raise
-    return module

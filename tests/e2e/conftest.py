@@ -218,3 +218,27 @@ def stack(start_local_stack: Callable[[Path | None], LocalStackProcess]) -> Loca
 @pytest.fixture
 def http(stack: LocalStackProcess) -> Http:
     return stack.http
+
+
+@pytest.fixture
+def aws(stack: LocalStackProcess) -> dict[str, Any]:
+    """Clients of the stack's AWS emulation, the employee pool and client, and the tables by short name
+    (`aws["invitations"]`), for tests that look at what a request left behind."""
+    import boto3
+
+    from tests.activation_helpers import aws_endpoint
+
+    endpoint = aws_endpoint(stack)
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
+    cognito = boto3.client("cognito-idp", endpoint_url=endpoint)
+    pool = next(p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if "employees" in p["Name"])
+    client = cognito.list_user_pool_clients(UserPoolId=pool, MaxResults=60)["UserPoolClients"][0]["ClientId"]
+    tables = dynamodb.list_tables()["TableNames"]
+    short = ("employers", "employees", "invitations", "links", "usernames", "sessions")
+    return {
+        "dynamodb": dynamodb,
+        "cognito": cognito,
+        "pool": pool,
+        "client": client,
+        **{name: next(t for t in tables if t.lower().endswith(f"{name}table")) for name in short},
+    }

@@ -12,65 +12,29 @@ import hashlib
 import re
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.activation_helpers import (
     BIRTH,
     PASSWORD,
     Employer,
-    aws_endpoint,
+    complete,
     data_page,
     data_state,
     path_of,
     post_form,
     session_cookie,
     token_of,
+    verification_in,
+    verify,
 )
 
-_VERIFICATION = re.compile(r'<input type="hidden" name="verification" value="([A-Za-z0-9_-]{43})">')
 _USERNAME_VALUE = re.compile(r'<input id="username" name="username" type="text" required value="([^"]*)"')
-_TABLES = ("employers", "employees", "invitations", "links", "sessions")
 
 
 @pytest.fixture
 def employer(stack: Any) -> Employer:
     return Employer(stack)
-
-
-@pytest.fixture
-def aws(stack: Any) -> dict[str, Any]:
-    endpoint = aws_endpoint(stack)
-    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
-    cognito = boto3.client("cognito-idp", endpoint_url=endpoint)
-    pool = next(p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if "employees" in p["Name"])
-    tables = dynamodb.list_tables()["TableNames"]
-    return {
-        "dynamodb": dynamodb,
-        "cognito": cognito,
-        "pool": pool,
-        **{name: next(t for t in tables if name in t.lower()) for name in _TABLES},
-    }
-
-
-def answer(http: Any, link: str) -> tuple[Any, str]:
-    """A right answer; the credentials page and the verification secret it hands this browser."""
-    reply = post_form(http, "/activate", {"token": token_of(link), "dateOfBirth": BIRTH})
-    assert (reply.status, data_page(reply.body)) == (200, "activate-credentials"), reply.body
-    found = _VERIFICATION.search(reply.body)
-    assert found, "the credentials form carries no verification secret"
-    return reply, found.group(1)
-
-
-def credentials(http: Any, link: str, verification: str, username: str, password: str = PASSWORD) -> Any:
-    fields = {
-        "token": token_of(link),
-        "verification": verification,
-        "username": username,
-        "password": password,
-        "passwordConfirm": password,
-    }
-    return post_form(http, "/activate/credentials", fields)
 
 
 def invitation_item(aws: dict[str, Any], link: str) -> dict[str, Any]:
@@ -97,10 +61,10 @@ def test_a_right_answer_opens_the_credentials_step_only_for_the_browser_that_gav
     employer.employee("1001")
     link = employer.grant("1001")
     intruder = f"mallory-{employer.employer_id}"
-    assert credentials(http, link, "", intruder).status == 403
+    assert complete(http, link, "", intruder).status == 403
 
     # When the real employee answers rightly in their own browser
-    _, secret = answer(http, link)
+    secret = verify(http, link)
 
     # Then only the hash of the secret handed to that browser is stored
     item = invitation_item(aws, link)
@@ -109,15 +73,15 @@ def test_a_right_answer_opens_the_credentials_step_only_for_the_browser_that_gav
     # And the intruder's credentials are still refused, with or without a guessed secret
     forged = secret[:-1] + ("B" if secret[-1] == "A" else "A")
     for guess in ("", "A" * 43, forged, "é" * 43):
-        reply = credentials(http, link, guess, intruder)
+        reply = complete(http, link, guess, intruder)
         assert (reply.status, data_page(reply.body)) == (403, "activate-dob"), guess
     assert employer.access("1001")["status"] == "invited"
     assert cognito_users(aws, intruder) == []
 
     # And a newer right answer (another browser or tab) replaces the secret: the latest browser wins
-    _, newer = answer(http, link)
-    assert credentials(http, link, secret, f"jan-{employer.employer_id}").status == 403
-    done = credentials(http, link, newer, f"jan-{employer.employer_id}")
+    newer = verify(http, link)
+    assert complete(http, link, secret, f"jan-{employer.employer_id}").status == 403
+    done = complete(http, link, newer, f"jan-{employer.employer_id}")
     assert (done.status, done.headers["Location"]) == (303, "/portal")
     assert employer.access("1001")["status"] == "active"
 
@@ -125,13 +89,13 @@ def test_a_right_answer_opens_the_credentials_step_only_for_the_browser_that_gav
 def test_a_form_refused_for_its_fields_keeps_its_secret(http, employer):
     employer.employee("1002")
     link = employer.grant("1002")
-    _, secret = answer(http, link)
+    secret = verify(http, link)
 
-    refused = credentials(http, link, secret, "jan de vries")
+    refused = complete(http, link, secret, "jan de vries")
 
     assert (refused.status, data_page(refused.body)) == (400, "activate-credentials")
-    assert _VERIFICATION.search(refused.body).group(1) == secret  # type: ignore[union-attr]
-    assert credentials(http, link, secret, f"jan-{employer.employer_id}").status == 303
+    assert verification_in(refused.body) == secret
+    assert complete(http, link, secret, f"jan-{employer.employer_id}").status == 303
 
 
 # ---------------------------------------------------------------- missing records
@@ -143,8 +107,8 @@ def test_missing_employer_or_employee_records_answer_pages_never_a_500(http, emp
     link = employer.grant("2001")
     employer.employee("2002")
     activated_link = employer.grant("2002")
-    _, secret = answer(http, activated_link)
-    cookie = session_cookie(credentials(http, activated_link, secret, f"kim-{employer.employer_id}"))
+    secret = verify(http, activated_link)
+    cookie = session_cookie(complete(http, activated_link, secret, f"kim-{employer.employer_id}"))
 
     # When the employer's record is gone: the pages name the employer by its id
     aws["dynamodb"].delete_item(TableName=aws["employers"], Key={"employerId": {"S": employer.employer_id}})
@@ -164,7 +128,7 @@ def test_missing_employer_or_employee_records_answer_pages_never_a_500(http, emp
     for reply in (
         http.get(path_of(link)),
         post_form(http, "/activate", {"token": token_of(link), "dateOfBirth": BIRTH}),
-        credentials(http, link, "", f"nobody-{employer.employer_id}"),
+        complete(http, link, "", f"nobody-{employer.employer_id}"),
     ):
         assert (reply.status, data_page(reply.body), data_state(reply.body)) == (404, "activate-notice", "invalid")
     portal = http.get("/portal", headers={"Cookie": cookie})
@@ -188,17 +152,17 @@ def test_a_password_with_a_space_at_either_end_is_refused_before_anything_is_wri
     employee_id = f"30{len(password)}{language}"
     employer.employee(employee_id, language=language)
     link = employer.grant(employee_id)
-    _, secret = answer(http, link)
+    secret = verify(http, link)
     username = f"spatie-{language}-{employer.employer_id}"
 
-    reply = credentials(http, link, secret, username, password)
+    reply = complete(http, link, secret, username, password)
 
     assert (reply.status, data_page(reply.body)) == (400, "activate-credentials")
     assert 'id="password-error"' in reply.body
     assert sentence in reply.body
     assert employer.access(employee_id)["status"] == "invited"
     assert cognito_users(aws, username) == []
-    assert credentials(http, link, secret, username, password.strip()).status == 303
+    assert complete(http, link, secret, username, password.strip()).status == 303
 
 
 # ---------------------------------------------------------------- a half-made account
@@ -212,8 +176,8 @@ def test_a_half_made_account_is_finished_through_its_link_after_the_window(http,
     employer.employee(employee_id)
     link = employer.grant(employee_id)
     username = f"Noor-{employee_id}-{employer.employer_id}"
-    _, secret = answer(http, link)
-    assert credentials(http, link, secret, username).status == 303
+    secret = verify(http, link)
+    assert complete(http, link, secret, username).status == 303
     aws["cognito"].admin_delete_user(UserPoolId=aws["pool"], Username=username.lower())
     if left == "an account without a password":
         aws["cognito"].admin_create_user(UserPoolId=aws["pool"], Username=username.lower(), MessageAction="SUPPRESS")
@@ -225,12 +189,13 @@ def test_a_half_made_account_is_finished_through_its_link_after_the_window(http,
     assert (opened.status, data_page(opened.body)) == (200, "activate-dob"), data_state(opened.body)
 
     # And answers rightly: the credentials form, with the username chosen before
-    page, fresh = answer(http, link)
+    page = post_form(http, "/activate", {"token": token_of(link), "dateOfBirth": BIRTH})
     assert _USERNAME_VALUE.search(page.body).group(1) == username  # type: ignore[union-attr]
-    other = credentials(http, link, fresh, f"other-{employer.employer_id}")
+    fresh = verify(http, link)
+    other = complete(http, link, fresh, f"other-{employer.employer_id}")
     assert (other.status, data_page(other.body)) == (400, "activate-credentials")
     assert 'id="username-error"' in other.body
-    done = credentials(http, link, fresh, username)
+    done = complete(http, link, fresh, username)
 
     # Then the account is finished and the employee logged in, now and with the password later
     assert (done.status, done.headers["Location"]) == (303, "/portal"), done.body
@@ -246,14 +211,14 @@ def test_a_half_made_account_is_finished_through_its_link_after_the_window(http,
 def test_a_finished_account_keeps_the_used_notice_after_the_window(http, employer, stack):
     employer.employee("4101")
     link = employer.grant("4101")
-    _, secret = answer(http, link)
-    assert credentials(http, link, secret, f"finished-{employer.employer_id}").status == 303
+    secret = verify(http, link)
+    assert complete(http, link, secret, f"finished-{employer.employer_id}").status == 303
     stack.advance_clock(31 * 60)
 
     for reply in (
         http.get(path_of(link)),
         post_form(http, "/activate", {"token": token_of(link), "dateOfBirth": BIRTH}),
-        credentials(http, link, secret, f"finished-{employer.employer_id}"),
+        complete(http, link, secret, f"finished-{employer.employer_id}"),
     ):
         assert (reply.status, data_state(reply.body)) == (410, "used")
 
@@ -264,8 +229,8 @@ def test_a_finished_account_keeps_the_used_notice_after_the_window(http, employe
 def test_a_session_item_keeps_no_cognito_token(http, employer, aws):
     employer.employee("5001")
     link = employer.grant("5001")
-    _, secret = answer(http, link)
-    assert credentials(http, link, secret, f"sessie-{employer.employer_id}").status == 303
+    secret = verify(http, link)
+    assert complete(http, link, secret, f"sessie-{employer.employer_id}").status == 303
     assert post_form(http, "/login", {"username": f"sessie-{employer.employer_id}", "password": PASSWORD}).status == 303
 
     items = aws["dynamodb"].scan(

@@ -8,7 +8,6 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.activation_helpers import (
@@ -17,7 +16,6 @@ from tests.activation_helpers import (
     WRONG_BIRTH,
     Employer,
     activate,
-    aws_endpoint,
     complete,
     data_page,
     data_state,
@@ -43,23 +41,6 @@ def tries_left(html: str) -> int:
 @pytest.fixture
 def employer(stack: Any) -> Employer:
     return Employer(stack)
-
-
-@pytest.fixture
-def aws(stack: Any) -> dict[str, Any]:
-    endpoint = aws_endpoint(stack)
-    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
-    cognito = boto3.client("cognito-idp", endpoint_url=endpoint)
-    pool = next(p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if "employees" in p["Name"])
-    client = cognito.list_user_pool_clients(UserPoolId=pool, MaxResults=60)["UserPoolClients"][0]["ClientId"]
-    tables = dynamodb.list_tables()["TableNames"]
-    return {
-        "dynamodb": dynamodb,
-        "cognito": cognito,
-        "pool": pool,
-        "client": client,
-        "invitations": next(t for t in tables if "invitations" in t.lower()),
-    }
 
 
 def attempts_of(aws: dict[str, Any], link: str, stack: Any) -> int:
