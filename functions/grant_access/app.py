@@ -49,6 +49,8 @@ idempotency_config = IdempotencyConfig(expires_after_seconds=24 * 3600)
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_handlers(app)
+# The API's public address (the same custom domain as the employee pages), not the stage path.
+SERVERS = [Server(url=get_settings().public_base_url)]
 app.configure_openapi(
     title="Werknemerloket employer API",
     version="1.0.0",
@@ -57,12 +59,11 @@ app.configure_openapi(
         "Authenticate with `Authorization: Bearer <ID token>` of the employer-admin user pool; a token "
         "reaches the employers whose group (`employer-<employerId>`) its admin is in."
     ),
-    # The API's public address (the same custom domain as the employee pages), not the stage path.
-    servers=[Server(url=get_settings().public_base_url)],
+    servers=SERVERS,
     security_schemes={"employerAdmin": HTTPBearer(bearerFormat="JWT", description="Employer-admin ID token")},
     security=[{"employerAdmin": []}],
 )
-app.enable_swagger(path="/swagger")
+app.enable_swagger(path="/swagger", servers=SERVERS)  # else Swagger UI would use the stage path
 
 EmployerId = Annotated[str, Path(pattern=ID_PATTERN, description="The payroll system's employer id.")]
 EmployeeId = Annotated[str, Path(pattern=ID_PATTERN, description="The payroll system's employee id.")]

@@ -4,12 +4,14 @@ the README's walkthrough, tenant isolation, invitations with their mails, and th
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
 from local.stack import LOCAL_SENDER
+from local.template import Template
 from tests.activation_helpers import (
     Employer,
     activate,
@@ -24,6 +26,7 @@ from tests.activation_helpers import (
 from werknemerloket.clock import from_iso
 
 HOUR = 3600
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -63,14 +66,21 @@ def test_without_a_token_401_and_with_another_employers_token_403(stack, http, e
     assert (forbidden.status, forbidden.body["error"]["code"]) == (403, "FORBIDDEN")
 
 
-def test_swagger_serves_the_openapi_document_of_every_employer_route(http):
+def test_swagger_serves_the_openapi_document_of_every_employer_route(stack, http):
     page = http.get("/swagger")
     document = http.get("/swagger?format=json").body
 
     assert page.status == 200
     assert "swagger" in page.body.lower()
+    # Swagger UI and the document both point at the API's own address, not at the stage path.
+    assert document["servers"] == [{"url": stack.url}]
+    assert f'"url": "{stack.url}"' in page.body or f'"url":"{stack.url}"' in page.body
+    template = Template.load(ROOT / "template.yaml")
+    events = template.properties("GrantAccessFunction")["Events"].values()
+    routes = {(e["Properties"]["Method"].lower(), e["Properties"]["Path"]) for e in events if e["Type"] == "Api"}
+    documented = {(method, path) for path, operations in document["paths"].items() for method in operations}
+    assert documented == routes - {("get", "/swagger")}
     paths = document["paths"]
-    assert "/employers/{employerId}/employees/{employeeId}/access" in paths
     grant = paths["/employers/{employerId}/employees/{employeeId}/access"]["post"]
     assert {"201", "401", "403", "404", "409", "422", "502"} <= set(grant["responses"])
     assert document["components"]["schemas"]["ErrorResponse"]
