@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import boto3
 import pytest
@@ -11,10 +11,52 @@ from moto import mock_aws
 
 from local.offline import create_tables
 from werknemerloket.clock import FixedClock, get_clock, set_clock
+from werknemerloket.data.invitations import DynamoInvitationRepository
+from werknemerloket.data.registry import DynamoEmployeeRepository, DynamoEmployerRepository
+from werknemerloket.domain.entities import (
+    INVITATION_VALIDITY,
+    MAX_DOB_ATTEMPTS,
+    EmployeeProfile,
+    Employer,
+    Invitation,
+    InvitationStatus,
+)
+from werknemerloket.domain.tokens import new_token, token_hash
 from werknemerloket.mail import gateway
 from werknemerloket.settings import get_settings
 
 NOW = datetime(2026, 12, 4, 15, 20, 7, tzinfo=UTC)
+BIRTH = date(1990, 5, 17)
+
+
+def write_invited(
+    employee_id: str,
+    *,
+    sent_at: datetime = NOW,
+    language: str = "nl",
+    status: InvitationStatus = InvitationStatus.PENDING,
+    with_employer: bool = True,
+) -> tuple[Invitation, str]:
+    """What a grant leaves, written by the grant's own repositories (no hand-made items): the employer,
+    the employee, then the invitation, its link and the invited employee in the grant's transaction.
+    Answers the invitation and its link token."""
+    if with_employer:
+        DynamoEmployerRepository().put(Employer("acme", "Acme B.V."), sent_at)
+    profile = EmployeeProfile("Jan de Vries", f"{employee_id}@example.nl", BIRTH, language)
+    employee = DynamoEmployeeRepository().save_profile("acme", employee_id, profile, sent_at)
+    invitation = Invitation(
+        invitation_id=f"inv-{employee_id}",
+        employer_id="acme",
+        employee_id=employee_id,
+        status=status,
+        sent_at=sent_at,
+        expires_at=sent_at + INVITATION_VALIDITY,
+        send_count=1,
+        attempts=MAX_DOB_ATTEMPTS if status is InvitationStatus.LOCKED else 0,
+    )
+    token = new_token()
+    DynamoInvitationRepository(get_settings()).open(employee, invitation, token_hash(token), sent_at)
+    return invitation, token
 
 
 @pytest.fixture

@@ -28,8 +28,7 @@ from tests.unit.fake_accounts import FakeIdentity
 from werknemerloket.clock import FixedClock, to_iso
 from werknemerloket.data import transactions
 from werknemerloket.data.activation import DynamoActivationRepository, DynamoSessionRepository
-from werknemerloket.data.invitations import DynamoInvitationRepository
-from werknemerloket.data.models import EmployeeModel, EmployerModel, InvitationModel, SessionModel, UsernameModel
+from werknemerloket.data.models import EmployeeModel, InvitationModel, SessionModel, UsernameModel
 from werknemerloket.domain.accounts import UsernameClaim
 from werknemerloket.domain.activation import (
     VERIFICATION_WINDOW,
@@ -38,13 +37,13 @@ from werknemerloket.domain.activation import (
     NoticeState,
     VerificationNeededError,
 )
-from werknemerloket.domain.entities import INVITATION_VALIDITY, AccessStatus, Employer, Invitation, InvitationStatus
+from werknemerloket.domain.entities import AccessStatus, Employer, Invitation, InvitationStatus
 from werknemerloket.domain.ports import StaleStateError, StoreBusyError, UsernameTakenError
 from werknemerloket.domain.sessions import SessionService
 from werknemerloket.domain.tokens import new_token, token_hash
 from werknemerloket.settings import get_settings
 
-from .conftest import NOW
+from .conftest import NOW, write_invited
 
 BIRTH = date(1990, 5, 17)
 PASSWORD = "paarden eten graag hooi"
@@ -60,41 +59,7 @@ class World:
     sleeps: list[float]
 
     def invite(self, employee_id: str = "1001", with_employer: bool = True) -> tuple[Invitation, str]:
-        """What a grant writes: the employer, the employee (invited), the invitation and its link."""
-        if with_employer:
-            EmployerModel("acme", name="Acme B.V.", created_at=to_iso(NOW), updated_at=to_iso(NOW)).save()
-        invitation = Invitation(
-            invitation_id=f"inv-{employee_id}",
-            employer_id="acme",
-            employee_id=employee_id,
-            status=InvitationStatus.PENDING,
-            sent_at=NOW,
-            expires_at=NOW + INVITATION_VALIDITY,
-            send_count=1,
-        )
-        token = new_token()
-        invitations = DynamoInvitationRepository(get_settings())
-        invitations.invitation_item(invitation).save()
-        invitations.link_item(token_hash(token), invitation).save()
-        EmployeeModel(
-            "acme",
-            employee_id,
-            name="Jan de Vries",
-            email=f"{employee_id}@example.nl",
-            date_of_birth=BIRTH.isoformat(),
-            language="nl",
-            state=AccessStatus.INVITED.value,
-            invitation={  # type: ignore[arg-type]
-                "invitation_id": invitation.invitation_id,
-                "status": invitation.status.value,
-                "sent_at": to_iso(invitation.sent_at),
-                "expires_at": to_iso(invitation.expires_at),
-                "send_count": 1,
-            },
-            created_at=to_iso(NOW),
-            updated_at=to_iso(NOW),
-        ).save()
-        return invitation, token
+        return write_invited(employee_id, sent_at=NOW, with_employer=with_employer)
 
     def claim(self, invitation: Invitation, key: str = "jan") -> UsernameClaim:
         return UsernameClaim(key, invitation.employer_id, invitation.employee_id, invitation.invitation_id)

@@ -26,15 +26,15 @@ from tests.functions import load_function
 from werknemerloket.clock import FixedClock, to_iso
 from werknemerloket.data.activation import DynamoActivationRepository, DynamoSessionRepository
 from werknemerloket.data.invitations import DynamoInvitationRepository, due_shard
-from werknemerloket.data.models import EmployeeModel, EmployerModel, InvitationModel, LinkModel
+from werknemerloket.data.models import EmployeeModel, InvitationModel, LinkModel
 from werknemerloket.data.sweep import DynamoSweepStore
 from werknemerloket.data.templates import DynamoTemplateStore
 from werknemerloket.domain.activation import ActivationService
-from werknemerloket.domain.entities import INVITATION_VALIDITY, AccessStatus, Invitation, InvitationStatus
+from werknemerloket.domain.entities import INVITATION_VALIDITY, InvitationStatus
 from werknemerloket.domain.ports import StaleStateError
 from werknemerloket.domain.sessions import SessionService
 from werknemerloket.domain.sweep import DueInvitation, SweepService
-from werknemerloket.domain.tokens import new_token, token_hash
+from werknemerloket.domain.tokens import token_hash
 from werknemerloket.mail.message import MailContext, MailKind, MailTemplate
 from werknemerloket.mail.texts import MailTexts, compose, standard
 from werknemerloket.settings import get_settings
@@ -42,7 +42,7 @@ from werknemerloket.settings import get_settings
 from ..activation_helpers import BIRTH, PASSWORD
 from ..unit.fake_accounts import FakeIdentity
 from ..unit.fakes import FakeMailer
-from .conftest import NOW
+from .conftest import NOW, write_invited
 
 SENT_AT = NOW
 HOUR = 3600
@@ -75,40 +75,10 @@ class World:
         return self.service().run()
 
     def invite(self, employee_id: str = "1001", language: str = "nl", status: str = "pending") -> str:
-        """What a grant writes: the employee (invited), the invitation (in the due index) and its link."""
-        EmployerModel("acme", name="Acme B.V.", created_at=to_iso(SENT_AT), updated_at=to_iso(SENT_AT)).save()
-        invitation = Invitation(
-            invitation_id=f"inv-{employee_id}",
-            employer_id="acme",
-            employee_id=employee_id,
-            status=InvitationStatus(status),
-            sent_at=SENT_AT,
-            expires_at=SENT_AT + INVITATION_VALIDITY,
-            send_count=1,
-            attempts=5 if status == "locked" else 0,
+        invitation, token = write_invited(
+            employee_id, sent_at=SENT_AT, language=language, status=InvitationStatus(status)
         )
-        self.repository.invitation_item(invitation).save()
-        token = new_token()
         self.tokens[invitation.invitation_id] = token
-        self.repository.link_item(token_hash(token), invitation).save()
-        EmployeeModel(
-            "acme",
-            employee_id,
-            name="Jan de Vries",
-            email=f"{employee_id}@example.nl",
-            date_of_birth=BIRTH,
-            language=language,
-            state=AccessStatus.INVITED.value,
-            invitation={  # type: ignore[arg-type]
-                "invitation_id": invitation.invitation_id,
-                "status": invitation.status.value,
-                "sent_at": to_iso(invitation.sent_at),
-                "expires_at": to_iso(invitation.expires_at),
-                "send_count": 1,
-            },
-            created_at=to_iso(SENT_AT),
-            updated_at=to_iso(SENT_AT),
-        ).save()
         return invitation.invitation_id
 
     def activate(self, invitation_id: str, username: str = "jan") -> None:
